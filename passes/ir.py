@@ -185,10 +185,16 @@ class Cast(Expr):
 
 @dataclass(frozen=True, eq=True)
 class Load(Expr):
-    """Read of ``buffer[indices...]`` (one index for global buffers, one per dimension otherwise)."""
+    """Read of ``buffer[indices...]`` (one index for global buffers, one per dimension otherwise).
+
+    ``view``: when set, the bytes at the address of that element are read as a value of dtype
+    ``view`` (the source wrote ``*(const int*)&A[i]`` or ``((int*)A)[j]``); the index stays in
+    units of the buffer's own element type. Detensorised integer vectors are byte arrays read
+    through views."""
 
     buffer: str
     indices: tuple[Expr, ...]
+    view: Union[str, None] = None
 
 
 @dataclass(frozen=True, eq=True)
@@ -258,11 +264,12 @@ class Assign(Stmt):
 
 @dataclass(frozen=True, eq=True)
 class Store(Stmt):
-    """``buffer[indices...] = value``."""
+    """``buffer[indices...] = value``; ``view`` as in ``Load``."""
 
     buffer: str
     indices: tuple[Expr, ...]
     value: Expr
+    view: Union[str, None] = None
 
 
 @dataclass(frozen=True, eq=True)
