@@ -28,7 +28,8 @@ right answer is; the spec does. It sits beside the kernel as ``KERNEL.toml`` (fo
     rtol = 1e-4
     atol = 1e-5
 
-Every mistake gets a ``SpecError`` that says what to write.
+The ``[[args]]`` tables list the entry function's parameters in order. Every mistake gets a
+``SpecError`` that says what to write.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ import operator
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Mapping, Union
+from typing import Any, Callable, Mapping, Union
 
 from passes.ir import FLOAT_DTYPES, INT_DTYPES
 
@@ -140,7 +141,8 @@ _BINOPS = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
     ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow,
 }
-_FUNCS = {"min": min, "max": max, "ceil_div": lambda a, b: -(-a // b)}
+_FUNCS: dict[str, Callable[..., Union[int, float]]] = {
+    "min": min, "max": max, "ceil_div": lambda a, b: -(-a // b)}
 
 
 def eval_dim_expr(text: Union[str, int, float], env: Mapping[str, Union[int, float]]) -> Union[int, float]:

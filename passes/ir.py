@@ -22,7 +22,7 @@ Conventions:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, is_dataclass, replace
+from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any, Callable, Iterator, Sequence, Union
 
 # --------------------------------------------------------------------------------------------
@@ -81,7 +81,7 @@ BUILTINS = THREAD_BUILTINS + ("warpSize",)
 class Node:
     """Base of every IR node; gives structural iteration over children."""
 
-    def children(self) -> Iterator["Node"]:
+    def children(self) -> Iterator[Node]:
         assert is_dataclass(self)
         for f in fields(self):
             value = getattr(self, f.name)
@@ -413,7 +413,7 @@ class Module(Node):
     def kernels(self) -> list[Function]:
         return [f for f in self.functions if f.kind == KERNEL]
 
-    def with_function(self, fn: Function) -> "Module":
+    def with_function(self, fn: Function) -> Module:
         """The module with ``fn`` replacing the function of the same name (or appended)."""
         names = [f.name for f in self.functions]
         if fn.name in names:

@@ -1,0 +1,34 @@
+"""``autotune platforms``: which toolchains and devices this machine has."""
+
+from __future__ import annotations
+
+import argparse
+
+from measure.toolchain import cpu_info, find_gcc, find_hipcc, find_nvcc, nvidia_gpu
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("platforms", help="list toolchains, devices and ISA features",
+                       description="Show which platforms can be compiled, run and verified here.")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    cpu = cpu_info()
+    gcc, nvcc, hipcc, gpu = find_gcc(), find_nvcc(), find_hipcc(), nvidia_gpu()
+    isa = [f for f in ("avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx_vnni",
+                       "avx512_bf16", "avx512fp16", "amx_tile", "amx_int8", "amx_bf16")
+           if f in cpu.features]
+    print(f"cpu   : {cpu.model}")
+    print(f"        ISA: {' '.join(isa) or 'baseline x86-64'}")
+    print(f"        compiler: {gcc.version if gcc else 'gcc MISSING'}")
+    print("        verification: device (runs natively)" if gcc else "        verification: none")
+    print(f"cuda  : compiler: {nvcc.version if nvcc else 'nvcc not found'}")
+    print(f"        GPU: {gpu or 'none'}")
+    mode = "device (real GPU)" if gpu and nvcc else "emulated (CPU emulation of the CUDA model)"
+    print(f"        verification: {mode}" + (", plus nvcc compile check" if nvcc and not gpu else ""))
+    print(f"hip   : compiler: {hipcc.version if hipcc else 'hipcc not found (apt-get install hipcc)'}")
+    print("        GPU: none (AMD GPUs are not probed)")
+    print("        verification: emulated (64-lane wavefronts)"
+          + (", plus hipcc compile check" if hipcc else ""))
+    return 0

@@ -1,0 +1,136 @@
+"""``for`` loops: the C header ``init; var CMP bound; update`` -> ``ir.For`` fields.
+
+Why: ``ir.For`` is a counted loop (one variable, one comparison, one update). The accepted
+header forms are exactly those that map onto it faithfully; the comparison and update operator
+are kept as written (``<=``, ``>>= 1``), so no bound arithmetic can change types or overflow.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tree_sitter import Node
+
+from passes import ir
+from passes.frontend import preproc
+from passes.frontend.cst import fail, field, line, named, need_field, text
+from passes.frontend.scope import SCALAR, Symbol
+from passes.frontend.types import base_dtype, unwrap_declarator
+
+if TYPE_CHECKING:
+    from passes.frontend.statements import StmtBuilder
+
+_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "!=": "!="}
+_UPDATE_OPS = {"+=": "+", "-=": "-", "*=": "*", "/=": "/", "<<=": "<<", ">>=": ">>"}
+
+
+def for_statement(b: StmtBuilder, node: Node, pragma: Node | None) -> list[ir.Stmt]:
+    kind, annotations = (ir.SERIAL, ()) if pragma is None else preproc.loop_pragma(pragma, b.ctx)
+    b.scopes.push()
+    try:
+        var, var_dtype, init = _init(b, node)
+        bound, cmp = _condition(b, node, var)
+        update, step = _update(b, node, var)
+        b.loop_vars.add(var)
+        try:
+            body = b.block(need_field(node, "body"))
+        finally:
+            b.loop_vars.discard(var)
+    finally:
+        b.scopes.pop()
+    return [ir.For(var, init, bound, step, tuple(body), cmp, update, var_dtype, kind,
+                   annotations=annotations)]
+
+
+def _init(b: StmtBuilder, node: Node) -> tuple[str, str, ir.Expr]:
+    init = field(node, "initializer")
+    if init is None:
+        fail("for loop without initialisation", node)
+    if init.type == "declaration":
+        decls = init.children_by_field_name("declarator")
+        if len(decls) != 1 or decls[0].type != "init_declarator":
+            fail("for loop declaring several variables or none", init)
+        d = unwrap_declarator(need_field(decls[0], "declarator"))
+        if d.pointer or d.sizes:
+            fail("for loop over a pointer or array variable", init)
+        if any(c.type in ("type_qualifier", "storage_class_specifier") for c in init.children):
+            fail("qualified loop variable", init)
+        dtype = base_dtype(need_field(init, "type"))
+        if not ir.is_int(dtype):
+            fail(f"loop variable of type {dtype}", init)
+        value = b.expr(need_field(decls[0], "value"))
+        sym = b.scopes.declare(d.name, Symbol(SCALAR, d.name, dtype))
+        b.env[sym.name] = dtype
+        return sym.name, dtype, value
+    if init.type == "assignment_expression" and text(need_field(init, "operator")) == "=":
+        left = need_field(init, "left")
+        found = b.scopes.lookup(text(left)) if left.type == "identifier" else None
+        if found is None or found.kind != SCALAR or not ir.is_int(found.dtype):
+            fail("for loop initialisation", init, "expected an integer variable")
+        if found.name in b.loop_vars:
+            fail(f"assignment to loop variable '{text(left)}' inside its loop", init)
+        b.scopes.check_assign(found.name, line(init))
+        value = b.expr(need_field(init, "right"))
+        b.outer_loop_vars.setdefault(found.name, line(node))
+        return found.name, found.dtype, value
+    fail("for loop initialisation", init, text(init)[:40])
+
+
+def _is_var(b: StmtBuilder, node: Node, var: str) -> bool:
+    if node.type != "identifier":
+        return False
+    sym = b.scopes.lookup(text(node))
+    return sym is not None and sym.name == var
+
+
+def _mentions(e: ir.Expr, var: str) -> bool:
+    return var in ir.free_vars(e)
+
+
+def _condition(b: StmtBuilder, node: Node, var: str) -> tuple[ir.Expr, str]:
+    cond = field(node, "condition")
+    if cond is None:
+        fail("for loop without condition", node)
+    if cond.type == "binary_expression":
+        op = text(need_field(cond, "operator"))
+        left, right = need_field(cond, "left"), need_field(cond, "right")
+        if op in _FLIP:
+            if _is_var(b, left, var):
+                bound = b.expr(right)
+                if not _mentions(bound, var):
+                    return bound, op
+            elif _is_var(b, right, var):
+                bound = b.expr(left)
+                if not _mentions(bound, var):
+                    return bound, _FLIP[op]
+    fail("for loop condition", cond, f"expected '{var} < bound' (or <=, >, >=, !=), got '{text(cond)}'")
+
+
+def _update(b: StmtBuilder, node: Node, var: str) -> tuple[str, ir.Expr]:
+    upd = field(node, "update")
+    if upd is None:
+        fail("for loop without update", node)
+    if upd.type == "update_expression" and _is_var(b, need_field(upd, "argument"), var):
+        return ("+" if text(need_field(upd, "operator")) == "++" else "-"), ir.Const(1)
+    if upd.type == "assignment_expression" and _is_var(b, need_field(upd, "left"), var):
+        op = text(need_field(upd, "operator"))
+        right = need_field(upd, "right")
+        if op in _UPDATE_OPS:
+            step = b.expr(right)
+            if not _mentions(step, var):
+                return _UPDATE_OPS[op], step
+        if op == "=":
+            while right.type == "parenthesized_expression":
+                right = named(right)[0]
+            if right.type == "binary_expression":
+                bop = text(need_field(right, "operator"))
+                rl, rr = need_field(right, "left"), need_field(right, "right")
+                if bop in ("+", "-", "*", "/", "<<", ">>") and _is_var(b, rl, var):
+                    step = b.expr(rr)
+                    if not _mentions(step, var):
+                        return bop, step
+                if bop in ("+", "*") and _is_var(b, rr, var):
+                    step = b.expr(rl)
+                    if not _mentions(step, var):
+                        return bop, step
+    fail("for loop update", upd, f"expected '{var}++', '{var} += step' or similar, got '{text(upd)}'")
