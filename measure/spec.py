@@ -130,7 +130,7 @@ class KernelSpec:
         block = tuple(int(eval_dim_expr(b, env)) for b in self.launch.block)
         return (grid[0], grid[1], grid[2]), (block[0], block[1], block[2])
 
-    def with_dims(self, **dims: int) -> "KernelSpec":
+    def with_dims(self, **dims: int) -> KernelSpec:
         return replace(self, dims={**self.dims, **dims})
 
 

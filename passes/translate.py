@@ -111,15 +111,20 @@ def _cpu_to_gpu(module: ir.Module, fn: ir.Function, target: str) -> Translation:
 def _gpu_to_gpu(module: ir.Module, fn: ir.Function, source: str, target: str) -> Translation:
     notes: list[str] = []
     src_warp, dst_warp = WARP_SIZE[source], WARP_SIZE[target]
-    uses_shuffle = any(isinstance(n, ir.Call) and n.name.startswith("__shfl") for n in ir.walk(module))
     uses_vote = any(isinstance(n, ir.Call) and n.name.startswith(("__ballot", "__any", "__all"))
                     for n in ir.walk(module))
     if uses_vote and src_warp != dst_warp:
         raise ir.UnsupportedConstruct("warp vote across different warp sizes", fn.line,
                                       f"{source} has {src_warp} lanes, {target} {dst_warp}")
-    if src_warp > dst_warp and (uses_shuffle or _uses_builtin(module, "warpSize")):
-        raise ir.UnsupportedConstruct(f"{src_warp}-lane warp collectives on a {dst_warp}-lane target",
-                                      fn.line)
+    if src_warp > dst_warp:
+        wide = [n for n in ir.walk(module) if isinstance(n, ir.Call) and n.name.startswith("__shfl")
+                and not (len(n.args) == 4 and isinstance(n.args[3], ir.Const)
+                         and int(n.args[3].value) <= dst_warp)]
+        if wide or _uses_builtin(module, "warpSize"):
+            raise ir.UnsupportedConstruct(
+                f"{src_warp}-lane warp collectives on a {dst_warp}-lane target", fn.line,
+                "shuffles need an explicit width of at most "
+                f"{dst_warp} and warpSize must not be used")
 
     def fix(n: ir.Node) -> ir.Node:
         if isinstance(n, ir.Builtin) and n.name == "warpSize":

@@ -124,8 +124,8 @@ def _result_from_name(name: str) -> str | None:
         return "void"
     m = re.match(r"_mm(\d*)_", name)
     if m is None:
-        mask = re.match(r"_k\w*_mask(\d+)$", name)
-        return f"mask{mask.group(1)}" if mask else None
+        mask = re.match(r"_(k\w*|cvtu\d+)_mask(\d+)$", name)
+        return f"mask{mask.group(2)}" if mask else None
     width = int(m.group(1) or 128)
     parts = name[m.end():].split("_")
     if parts[:1] == ["reduce"]:

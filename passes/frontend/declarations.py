@@ -88,7 +88,7 @@ def _variable(b: ExprBuilder, d: Declarator, dtype: str, value: Node | None,
     else:
         shape = ()
     scope = ir.SHARED if shared else (ir.LOCAL if d.sizes else ir.REGISTER)
-    sym = b.scopes.declare(d.name, Symbol(ARRAY if d.sizes else SCALAR, d.name, dtype, shape, scope))
+    sym = b.declare(d.name_node, Symbol(ARRAY if d.sizes else SCALAR, d.name, dtype, shape, scope))
     b.env[sym.name] = dtype
     return ir.Decl(sym.name, dtype, shape, init, scope, "const" in quals)
 
@@ -147,7 +147,7 @@ def _pointer(b: ExprBuilder, d: Declarator, dtype: str, value: Node | None, node
         fail(f"local pointer '{d.name}'", node,
              f"a {dtype} pointer initialised from a {ptr.view or ptr.elem} pointer needs a cast")
     deps = frozenset(n.name for idx in ptr.indices for n in ir.walk(idx) if isinstance(n, ir.Var))
-    b.scopes.declare(d.name, Symbol(POINTER, d.name, dtype, ptr=ptr, deps=deps))
+    b.declare(d.name_node, Symbol(POINTER, d.name, dtype, ptr=ptr, deps=deps))
 
 
 def _dim3(b: ExprBuilder, d: Declarator, value: Node | None, node: Node) -> None:
@@ -164,7 +164,7 @@ def _dim3(b: ExprBuilder, d: Declarator, value: Node | None, node: Node) -> None
     else:
         dims = dim3_value(b, [value], value)
     deps = frozenset(n.name for e in dims for n in ir.walk(e) if isinstance(n, ir.Var))
-    b.scopes.declare(d.name, Symbol(DIM3, d.name, "u32", dims=dims, deps=deps))
+    b.declare(d.name_node, Symbol(DIM3, d.name, "u32", dims=dims, deps=deps))
 
 
 def _dim3_vexing(b: ExprBuilder, node: Node) -> None:
@@ -185,4 +185,4 @@ def _dim3_vexing(b: ExprBuilder, node: Node) -> None:
     except ir.UnsupportedConstruct as exc:
         fail(exc.construct, node, exc.detail)
     deps = frozenset(n.name for e in dims for n in ir.walk(e) if isinstance(n, ir.Var))
-    b.scopes.declare(text(name), Symbol(DIM3, text(name), "u32", dims=dims, deps=deps))
+    b.declare(name, Symbol(DIM3, text(name), "u32", dims=dims, deps=deps))

@@ -18,7 +18,7 @@ from passes import ir, typeinfer
 from passes.frontend import literals
 from passes.frontend.context import ModuleContext, Signature
 from passes.frontend.cst import fail, field, named, need_field, text
-from passes.frontend.scope import ARRAY, BUFFER, DIM3, POINTER, SCALAR, PtrVal, Scopes
+from passes.frontend.scope import ARRAY, BUFFER, DIM3, POINTER, SCALAR, PtrVal, Scopes, Symbol
 from passes.frontend.types import abstract_pointer, base_dtype, dtype_size
 
 Value = Union[ir.Expr, PtrVal]
@@ -117,6 +117,13 @@ class ExprBuilder:
         self.env: dict[str, str] = {}
 
     # -------------------------------------------------------------- entry points
+
+    def declare(self, name_node: Node, sym: Symbol) -> Symbol:
+        """Declare a local; a ``#define`` name cannot be one (the preprocessor would expand it)."""
+        name = text(name_node)
+        if name in self.ctx.defines:
+            fail(f"declaration of macro name '{name}'", name_node)
+        return self.scopes.declare(name, sym)
 
     def expr(self, node: Node) -> ir.Expr:
         """An rvalue that is a number (not a pointer)."""

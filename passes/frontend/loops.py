@@ -59,7 +59,7 @@ def _init(b: StmtBuilder, node: Node) -> tuple[str, str, ir.Expr]:
         if not ir.is_int(dtype):
             fail(f"loop variable of type {dtype}", init)
         value = b.expr(need_field(decls[0], "value"))
-        sym = b.scopes.declare(d.name, Symbol(SCALAR, d.name, dtype))
+        sym = b.declare(d.name_node, Symbol(SCALAR, d.name, dtype))
         b.env[sym.name] = dtype
         return sym.name, dtype, value
     if init.type == "assignment_expression" and text(need_field(init, "operator")) == "=":

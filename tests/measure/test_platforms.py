@@ -202,3 +202,11 @@ def test_cuda_on_device(spec: KernelSpec) -> None:
     assert good.ok and good.mode == "device", good.reason
     wrong = get_platform("cuda").verify(GOOD_CU.replace("a * x[i]", "a + x[i]"), spec)
     assert not wrong.ok and wrong.mode == "device" and "differ" in wrong.reason
+
+
+@pytest.mark.skipif(not _emulator_ready(), reason="measure/emulator has not landed")
+def test_hip_emulated(spec: KernelSpec) -> None:
+    src = "#include <hip/hip_runtime.h>\n" + GOOD_CU
+    v = get_platform("hip").verify(src, spec)
+    assert v.ok and v.mode == "emulated", v.reason
+    assert v.details["vendor_compiler"] in ("compiled", "hipcc missing")

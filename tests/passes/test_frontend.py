@@ -383,6 +383,18 @@ void dot(const uint8_t* a, const int8_t* b, int32_t* out, int n) {
     assert fn.body[2] == Store("out", (Const(0),), total)
 
 
+def test_intrinsic_result_from_name_agrees_with_semantics_table() -> None:
+    from passes.frontend.calls import _result_from_name, is_intrinsic
+
+    table = pytest.importorskip("passes.intrinsics").INTRINSICS
+    names = [n for n in table if is_intrinsic(n)]
+    assert names
+    assert {n: _result_from_name(n) for n in names} == {n: table[n].result for n in names}
+    assert _result_from_name("_mm512_cvtepi32_epi8") == "m128i"
+    assert _result_from_name("_mm512_cvtps_pd") == "m512d"
+    assert _result_from_name("_mm256_cvtps_ph") == "m128i"
+
+
 # -------------------------------------------------------------------------------- larger kernels
 
 
@@ -528,6 +540,7 @@ void other(float* buf, int h, int w, int extra) {
     ("__global__ void k(float* x) {}\nvoid h(float* x, int s) {\n  k<<<1, 1, 0, s>>>(x);\n}", "cuda",
      "launch on a stream", 3),
     ("#include \"local.h\"\n", "cpu", "#include", 1),
+    ("#define N 4\nvoid k(float* x) {\n  int N = 2;\n}", "cpu", "macro name 'N'", 3),
     ("__global__ void k(float* x) {\n  __syncwarp(0x0000ffff);\n}", "cuda", "__syncwarp with arguments", 2),
     ("__global__ void k(float* x) {\n  int v = __float2int_rn(x[0]);\n}", "cuda", "unknown function", 2),
     ("void k(float* x) {\n  _mm512_madeup_thing(1);\n}", "cpu", "intrinsic '_mm512_madeup_thing'", 2),
