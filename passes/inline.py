@@ -77,6 +77,20 @@ def _inline_stmts(stmts: Iterable[ir.Stmt], module: ir.Module, targets: set[str]
         if not any(_has_target_call(e, targets) for e in exprs):
             out.append(s)
             continue
+        direct = _direct_call(s, targets)
+        if direct is not None:  # x = f(...): the callee returns straight into x
+            target, dtype, call = direct
+            args = []
+            for a in call.args:
+                pre, new_a = _hoist_calls(a, module, targets, counter, taken, line)
+                out.extend(pre)
+                args.append(new_a)
+            if isinstance(s, ir.Decl):
+                out.append(ir.Decl(target, dtype))
+            stmts, _ = _expand_call(module.function(call.name), tuple(args), counter, taken, line,
+                                    target=target)
+            out.extend(stmts)
+            continue
         mapping: dict[int, ir.Expr] = {}
         for e in exprs:
             pre, new_e = _hoist_calls(e, module, targets, counter, taken, line)
@@ -84,6 +98,16 @@ def _inline_stmts(stmts: Iterable[ir.Stmt], module: ir.Module, targets: set[str]
             mapping[id(e)] = new_e
         out.append(_replace_children(s, mapping))
     return out
+
+
+def _direct_call(s: ir.Stmt, targets: set[str]) -> tuple[str, str, ir.Call] | None:
+    """(target, dtype, call) for ``x = f(...)`` / ``T x = f(...)`` with ``f`` a target."""
+    if isinstance(s, ir.Assign) and isinstance(s.value, ir.Call) and s.value.name in targets:
+        return s.name, s.value.dtype, s.value
+    if (isinstance(s, ir.Decl) and not s.shape and isinstance(s.init, ir.Call)
+            and s.init.name in targets):
+        return s.name, s.dtype, s.init
+    return None
 
 
 def _replace_children(s: ir.Stmt, mapping: dict[int, ir.Expr]) -> ir.Stmt:
@@ -142,7 +166,11 @@ def _fresh(base: str, counter: itertools.count, taken: set[str]) -> str:
 
 
 def _expand_call(callee: ir.Function, args: tuple[ir.Expr, ...], counter: itertools.count,
-                 taken: set[str], line: int) -> tuple[list[ir.Stmt], ir.Expr]:
+                 taken: set[str], line: int, target: str = "") -> tuple[list[ir.Stmt], ir.Expr]:
+    """The callee's body with parameters bound to ``args``. With ``target`` (the call is the
+    whole right-hand side of ``target = f(...)``) the result goes straight into ``target``, and
+    a parameter whose argument is ``target`` itself works on it in place: nothing can observe
+    the intermediate values, so ``v = warp_sum(v)`` needs no copies."""
     if len(args) != len(callee.params):
         raise ir.UnsupportedConstruct(f"call of '{callee.name}' with {len(args)} arguments", line)
     stmts: list[ir.Stmt] = []
@@ -158,15 +186,22 @@ def _expand_call(callee: ir.Function, args: tuple[ir.Expr, ...], counter: iterto
                 raise ir.UnsupportedConstruct(
                     f"pointer argument '{p.name}' of helper '{callee.name}'", line)
             continue
+        if target and isinstance(a, ir.Var) and a.name == target and \
+                sum(isinstance(n, ir.Var) and n.name == target for x in args for n in ir.walk(x)) == 1:
+            rename[p.name] = a
+            continue
         fresh = _fresh(p.name, counter, taken)
         stmts.append(ir.Decl(fresh, p.dtype, init=a))
         rename[p.name] = ir.Var(fresh, p.dtype)
     local_names = {n.name for n in ir.walk(callee) if isinstance(n, ir.Decl)} | {
         n.var for n in ir.walk(callee) if isinstance(n, ir.For)}
     local_map = {name: _fresh(name, counter, taken) for name in local_names}
-    ret_name = _fresh(f"{callee.name}_result", counter, taken) if callee.ret_dtype != "void" else ""
+    if target:
+        ret_name = target
+    else:
+        ret_name = _fresh(f"{callee.name}_result", counter, taken) if callee.ret_dtype != "void" else ""
 
-    def fn(n: ir.Node) -> ir.Node:
+    def fn(n: ir.Node) -> ir.Node | tuple[()]:
         if isinstance(n, ir.Var):
             if n.name in rename:
                 return rename[n.name]
@@ -190,13 +225,15 @@ def _expand_call(callee: ir.Function, args: tuple[ir.Expr, ...], counter: iterto
         if isinstance(n, ir.Return):
             if n.value is None:
                 return n
+            if n.value == ir.Var(ret_name, n.value.dtype if isinstance(n.value, ir.Var) else ""):
+                return ()  # returns the variable it works on in place
             return ir.Assign(ret_name, n.value)
         return n
 
-    body = ir.transform_stmts(callee.body, fn)
-    _check_returns_at_end(body, callee, line)
+    _check_returns_at_end(callee.body, callee, line)
+    body = ir.transform_stmts(callee.body, fn)  # type: ignore[arg-type]
     body = _strip_void_returns(body)
-    if ret_name:
+    if ret_name and not target:
         stmts.append(ir.Decl(ret_name, callee.ret_dtype))
     stmts.extend(body)
     return stmts, (ir.Var(ret_name, callee.ret_dtype) if ret_name else ir.Const(0))

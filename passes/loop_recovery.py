@@ -196,7 +196,8 @@ class _Recovery:
             lane = ir.BinOp("%", tid, ir.Const(w, "u32"))
             own = ir.Load(buf, (tid,))
             base = ir.BinOp("-", tid, lane)
-            seg_lane = ir.BinOp("%", lane, width)
+            full = isinstance(width, ir.Const) and int(width.value) == w  # one segment per warp
+            seg_lane = lane if full else ir.BinOp("%", lane, width)
             if c.name == "__shfl_down_sync":
                 ok: ir.Expr = ir.BinOp("<", ir.BinOp("+", seg_lane, x), width)
                 src: ir.Expr = ir.Load(buf, (ir.BinOp("+", tid, x),))
@@ -205,12 +206,15 @@ class _Recovery:
                 src = ir.Load(buf, (ir.BinOp("-", tid, x),))
             elif c.name == "__shfl_xor_sync":
                 src_lane = ir.BinOp("^", lane, x)
-                seg_end = ir.BinOp("*", ir.BinOp("+", ir.BinOp("/", lane, width), ir.Const(1)), width)
+                seg_end = width if full else \
+                    ir.BinOp("*", ir.BinOp("+", ir.BinOp("/", lane, width), ir.Const(1)), width)
                 ok = ir.BinOp("<", src_lane, seg_end)
                 src = ir.Load(buf, (ir.BinOp("+", base, src_lane),))
             else:  # __shfl_sync: read lane x of the caller's segment
-                seg_start = ir.BinOp("*", ir.BinOp("/", lane, width), width)
-                src_lane = ir.BinOp("+", seg_start, ir.BinOp("%", x, width))
+                seg_start = ir.Const(0, "u32") if full else ir.BinOp("*", ir.BinOp("/", lane, width), width)
+                src_lane = ir.BinOp("%", x, width)
+                if not full:
+                    src_lane = ir.BinOp("+", seg_start, src_lane)
                 ok = ir.Const(1)
                 src = ir.Load(buf, (ir.BinOp("+", base, src_lane),))
             replacements[c] = src if ok == ir.Const(1) else ir.Select(ok, src, own)

@@ -21,6 +21,7 @@ from passes.frontend import find_launch, parse_module
 from passes.gpu_parallel import parallelise_gpu
 from passes.loop_recovery import Geometry, recover_loops
 from passes.printer import print_module
+from passes.simplify import simplify_module
 
 GPU_PLATFORMS = ("cuda", "hip")
 WARP_SIZE = {"cuda": 32, "hip": 64}
@@ -59,11 +60,11 @@ def translate(text: str, source: str, target: str, spec: KernelSpec) -> Translat
         raise ir.UnsupportedConstruct(
             f"entry function '{spec.entry}' not found (functions: {names})") from None
     if source in GPU_PLATFORMS and target == "cpu":
-        return _gpu_to_cpu(module, fn, source, spec)
+        return _tidy(_gpu_to_cpu(module, fn, source, spec))
     if source == "cpu" and target in GPU_PLATFORMS:
-        return _cpu_to_gpu(module, fn, target)
+        return _tidy(_cpu_to_gpu(module, fn, target))
     if source in GPU_PLATFORMS and target in GPU_PLATFORMS:
-        return _gpu_to_gpu(module, fn, source, target)
+        return _tidy(_gpu_to_gpu(module, fn, source, target))
     if source == target:
         out = replace(module, platform=target)
         return Translation(source, target, out, print_module(out, target), spec.entry, None,
@@ -72,6 +73,12 @@ def translate(text: str, source: str, target: str, spec: KernelSpec) -> Translat
 
 
 # ------------------------------------------------------------------------------ directions
+
+
+def _tidy(t: Translation) -> Translation:
+    """Fold the constants the passes introduced and re-print."""
+    module = simplify_module(t.module)
+    return replace(t, module=module, text=print_module(module, t.target_platform))
 
 
 def _gpu_to_cpu(module: ir.Module, fn: ir.Function, source: str, spec: KernelSpec) -> Translation:

@@ -105,6 +105,12 @@ class StackPool {
  public:
   char* stack(size_t i) { return base_ + i * stride_ + page_; }
   static constexpr size_t size() { return EMU_STACK_SIZE; }
+  /// Whether `addr` lies in the guard page below one of the stacks (a fiber stack overflow).
+  bool is_guard(const void* addr) const {
+    auto a = reinterpret_cast<uintptr_t>(addr), b = reinterpret_cast<uintptr_t>(base_);
+    if (!base_ || a < b || a >= b + count_ * stride_) return false;
+    return (a - b) % stride_ < page_;
+  }
   void reserve(size_t count) {
     if (count <= count_) return;
     if (base_) munmap(base_, count_ * stride_);

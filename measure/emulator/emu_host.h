@@ -88,7 +88,11 @@ inline std::map<void*, Allocation>& allocations() {
 inline void segv_handler(int sig, siginfo_t* info, void*) {
   char buf[320];
   int n;
-  if (g.cur) {
+  if (g.stacks.is_guard(info->si_addr)) {
+    n = std::snprintf(buf, sizeof buf,
+                      "emulator: GPU thread stack overflow in kernel %s (stack is %d bytes; compile with a larger "
+                      "-DEMU_STACK_SIZE)\n", g.kernel, static_cast<int>(EMU_STACK_SIZE));
+  } else if (g.cur) {
     n = std::snprintf(buf, sizeof buf,
                       "emulator: invalid memory access at %p in kernel %s, block (%u,%u,%u), thread (%u,%u,%u)\n",
                       info->si_addr, g.kernel, g.block_idx.x, g.block_idx.y, g.block_idx.z, g.cur->tid.x,
@@ -118,6 +122,9 @@ inline void install_segv_handler() {
   sigaction(SIGSEGV, &sa, nullptr);
   sigaction(SIGBUS, &sa, nullptr);
 }
+
+/// Installed at program start, so faults in kernels that touch no cudaMalloc memory are explained too.
+inline const bool segv_handler_installed = (install_segv_handler(), true);
 
 inline cudaError_t guarded_alloc(void** out, size_t size) {
   if (!out) return cudaErrorInvalidValue;

@@ -1,6 +1,6 @@
 // emu_runtime.h - launches, the block scheduler, barriers and warp collectives.
 //
-// Execution model (see README.md next to this file):
+// Execution model (summary of the semantics in cuda_emu.h):
 // * blocks of a grid run one after another, in blockIdx order (x fastest);
 // * the threads of a block are fibers on the one OS thread; the scheduler runs each ready fiber
 //   until it blocks at a barrier / warp collective or returns;
@@ -307,8 +307,8 @@ inline uint64_t reduce_value(Op op, uint64_t group, const Fiber* base) {
 
 /// If every lane of `f`'s group waits at a warp collective, compute all results and make the other
 /// lanes ready (the caller continues `f` itself when `f_running`). Returns whether it completed.
-inline bool try_complete_warp(Fiber& f, bool f_running) {
-  const uint64_t group = group_of(f);
+inline bool try_complete_warp(Fiber& f, bool f_running, uint64_t partial = 0) {
+  const uint64_t group = partial ? partial : group_of(f);
   Fiber* base = &g.fibers[static_cast<size_t>(f.warp) * kWarpSize];
   for (unsigned l = 0; l < static_cast<unsigned>(kWarpSize); ++l) {
     if ((group & lane_bit(l)) && base[l].state != State::Warp) return false;
@@ -316,7 +316,7 @@ inline bool try_complete_warp(Fiber& f, bool f_running) {
   for (unsigned l = 0; l < static_cast<unsigned>(kWarpSize); ++l) {
     if (!(group & lane_bit(l))) continue;
     const Fiber& o = base[l];
-    if (o.op != f.op || group_of(o) != group) {
+    if (o.op != f.op || (!partial && group_of(o) != group)) {
       char msg[256];
       std::snprintf(msg, sizeof msg,
                     "warp %u: lane %u is at %s (line %d) with mask 0x%llx but lane %u is at %s (line %d) "
@@ -382,11 +382,28 @@ inline uint64_t warp_collective(int line, Op op, uint64_t mask, T value, int arg
 }
 
 /// The scheduler found nothing ready: retry groups that may have completed because lanes returned.
+/// On HIP (no masks: a collective involves the lanes that are active) a collective whose missing
+/// lanes are all blocked elsewhere - at a barrier, or done - completes with the lanes present at
+/// the same call: those are the active lanes of a diverged wavefront, as on AMD hardware.
 inline bool resolve_warp_groups() {
   for (unsigned i = 0; i < g.n_threads; ++i) {
     Fiber& f = g.fibers[i];
     if (f.state == State::Warp && try_complete_warp(f, false)) return true;
   }
+#if EMU_PLATFORM_HIP
+  for (unsigned i = 0; i < g.n_threads; ++i) {
+    Fiber& f = g.fibers[i];
+    if (f.state != State::Warp) continue;
+    Fiber* base = &g.fibers[static_cast<size_t>(f.warp) * kWarpSize];
+    uint64_t present = 0;
+    for (unsigned l = 0; l < static_cast<unsigned>(kWarpSize); ++l) {
+      const unsigned idx = f.warp * kWarpSize + l;
+      if (idx >= g.n_threads) break;
+      if (base[l].state == State::Warp && base[l].op == f.op && base[l].line == f.line) present |= lane_bit(l);
+    }
+    if (try_complete_warp(f, false, present)) return true;
+  }
+#endif
   return false;
 }
 

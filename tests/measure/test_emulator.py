@@ -293,3 +293,56 @@ def test_cases_are_real_cuda(tmp_path: Path, name: str) -> None:
     cmd = ["nvcc", "-arch=sm_80", "-I", str(CASES), "-c", str(CASES / name), "-o", str(tmp_path / "x.o")]
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
+
+
+HIP_DIVERGED = """#include <hip/hip_runtime.h>
+#include <cstdio>
+// Lanes 0..31 of a 64-lane wavefront reduce with 32-wide shuffles while lanes 32..63 have
+// already gone on to the barrier: on AMD hardware the inactive lanes simply do not take part.
+__global__ void k(float* out) {
+    __shared__ float s[64];
+    float v = (float)threadIdx.x;
+    if (threadIdx.x < 32) {
+        for (int off = 16; off > 0; off >>= 1) v += __shfl_xor(v, off, 32);
+        s[threadIdx.x] = v;
+    }
+    __syncthreads();
+    if (threadIdx.x == 0) out[0] = s[0];
+}
+int main() {
+    float* d; hipMalloc(&d, sizeof(float));
+    hipLaunchKernelGGL(k, dim3(1), dim3(64), 0, 0, d);
+    float h = 0; hipMemcpy(&h, d, sizeof(float), hipMemcpyDeviceToHost);
+    if (hipDeviceSynchronize() != hipSuccess) return 5;
+    printf("%g\\n", h);
+    return 0;
+}
+"""
+
+
+def test_hip_collective_in_diverged_wavefront_completes(tmp_path: Path) -> None:
+    cpp = tmp_path / "div.cpp"
+    cpp.write_text(prepare_source(HIP_DIVERGED, "hip"))
+    exe = tmp_path / "div"
+    res = subprocess.run(compile_command(cpp, exe, "hip"), capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    out = run_ok(exe)
+    assert float(out) == sum(range(32))
+
+
+def test_cuda_full_mask_shuffle_with_lanes_at_a_barrier_is_a_deadlock(tmp_path: Path) -> None:
+    # the same program in CUDA (full mask, lanes missing) is undefined: the emulator reports it
+    src = HIP_DIVERGED.replace("<hip/hip_runtime.h>", "<cuda_runtime.h>").replace(
+        "__shfl_xor(v, off, 32)", "__shfl_xor_sync(0xffffffffu, v, off, 32)").replace(
+        "if (threadIdx.x < 32)", "if (threadIdx.x < 16)").replace(
+        "hipMalloc", "cudaMalloc").replace("hipLaunchKernelGGL(k, dim3(1), dim3(64), 0, 0, d)",
+                                           "k<<<1, 64>>>(d)").replace(
+        "hipMemcpyDeviceToHost", "cudaMemcpyDeviceToHost").replace("hipMemcpy", "cudaMemcpy").replace(
+        "hipDeviceSynchronize() != hipSuccess", "cudaDeviceSynchronize() != cudaSuccess")
+    cpp = tmp_path / "div.cpp"
+    cpp.write_text(prepare_source(src, "cuda"))
+    exe = tmp_path / "div"
+    res = subprocess.run(compile_command(cpp, exe, "cuda"), capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    r = run(exe)
+    assert r.returncode != 0 and "deadlock" in r.stderr

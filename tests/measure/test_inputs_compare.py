@@ -12,6 +12,8 @@ from measure.compare import compare
 from measure.inputs import as_float, bf16_bits, make_inputs
 from measure.spec import KernelSpec, parse_spec
 
+Arrays = dict[str, np.ndarray]
+
 
 def _spec(*args: dict[str, Any], n: int = 64) -> KernelSpec:
     return parse_spec({"entry": "k", "dims": {"N": n}, "args": list(args),
@@ -74,8 +76,8 @@ OUT = _spec(_buf("x", "f32"), _buf("y", "f32", "output"), _buf("c", "i32", "outp
 
 
 def test_compare_exact_ints() -> None:
-    exp = {"y": np.ones(64, np.float32), "c": np.arange(64)}
-    got = {"y": np.ones(64, np.float32), "c": np.arange(64, dtype=np.int32)}
+    exp: Arrays = {"y": np.ones(64, np.float32), "c": np.arange(64)}
+    got: Arrays = {"y": np.ones(64, np.float32), "c": np.arange(64, dtype=np.int32)}
     assert compare(OUT, got, exp).ok
     got["c"] = got["c"].copy()
     got["c"][9] += 1
@@ -85,10 +87,10 @@ def test_compare_exact_ints() -> None:
 
 
 def test_compare_float_tolerance_and_override() -> None:
-    exp = {"y": np.full(64, 100.0, np.float32), "c": np.zeros(64)}
-    close = {"y": exp["y"] + np.float32(5e-3), "c": np.zeros(64, np.int32)}
+    exp: Arrays = {"y": np.full(64, 100.0, np.float32), "c": np.zeros(64)}
+    close: Arrays = {"y": exp["y"] + np.float32(5e-3), "c": np.zeros(64, np.int32)}
     assert compare(OUT, close, exp).ok  # 5e-3 <= 1e-3 (atol scaled by 100) + 1e-4 * 100
-    far = {"y": exp["y"] + np.float32(0.5), "c": close["c"]}
+    far: Arrays = {"y": exp["y"] + np.float32(0.5), "c": close["c"]}
     r = compare(OUT, far, exp)
     assert not r.ok and r.args["y"].max_abs_error == pytest.approx(0.5)
     assert compare(replace(OUT, rtol=0.0, atol=1.0), far, exp).ok
@@ -97,25 +99,25 @@ def test_compare_float_tolerance_and_override() -> None:
 def test_compare_nan_inf_and_poison() -> None:
     exp_y = np.linspace(-1, 1, 64).astype(np.float32)
     exp_y[3], exp_y[4] = np.nan, np.inf
-    exp = {"y": exp_y, "c": np.zeros(64)}
-    good = {"y": exp_y.copy(), "c": np.zeros(64, np.int32)}
+    exp: Arrays = {"y": exp_y, "c": np.zeros(64)}
+    good: Arrays = {"y": exp_y.copy(), "c": np.zeros(64, np.int32)}
     assert compare(OUT, good, exp).ok
-    wrong_inf = {"y": exp_y.copy(), "c": good["c"]}
+    wrong_inf: Arrays = {"y": exp_y.copy(), "c": good["c"]}
     wrong_inf["y"][4] = 1e30
     assert not compare(OUT, wrong_inf, exp).ok
-    missing_nan = {"y": exp_y.copy(), "c": good["c"]}
+    missing_nan: Arrays = {"y": exp_y.copy(), "c": good["c"]}
     missing_nan["y"][3] = 0.0
     assert not compare(OUT, missing_nan, exp).ok
-    poisoned = {"y": exp_y.copy(), "c": good["c"]}
+    poisoned: Arrays = {"y": exp_y.copy(), "c": good["c"]}
     poisoned["y"].view(np.uint32)[10] = 0xFFFFFFFF
     r = compare(OUT, poisoned, exp)
     assert not r.ok and "never written" in r.reason and r.args["y"].first_index == 10
-    nan = {"y": exp_y.copy(), "c": good["c"]}
+    nan: Arrays = {"y": exp_y.copy(), "c": good["c"]}
     nan["y"][11] = np.nan
     assert "NaN where a finite value" in compare(OUT, nan, exp).reason
 
 
 def test_compare_missing_and_size() -> None:
-    exp = {"y": np.zeros(64, np.float32), "c": np.zeros(64)}
+    exp: Arrays = {"y": np.zeros(64, np.float32), "c": np.zeros(64)}
     assert "no output" in compare(OUT, {"y": exp["y"]}, exp).reason
     assert "elements" in compare(OUT, {"y": exp["y"][:10], "c": np.zeros(64, np.int32)}, exp).reason
