@@ -27,6 +27,11 @@ right answer is; the spec does. It sits beside the kernel as ``KERNEL.toml`` (fo
     [tolerance]                    # optional, floats only (integers compare exactly)
     rtol = 1e-4
     atol = 1e-5
+    [shapes.large]                 # optional: more shapes, each overriding some dims
+    N = 4000000
+
+``[dims]`` is the shape called ``default`` (the one ``verify`` uses unless told otherwise); a
+shape called ``large`` is the one benchmarks time.
 
 The ``[[args]]`` tables list the entry function's parameters in order. Every mistake gets a
 ``SpecError`` that says what to write.
@@ -94,6 +99,7 @@ class KernelSpec:
     rtol: Union[float, None] = None
     atol: Union[float, None] = None
     path: Union[Path, None] = None
+    shapes: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
 
     def arg(self, name: str) -> ArgSpec:
         for a in self.args:
@@ -132,6 +138,18 @@ class KernelSpec:
 
     def with_dims(self, **dims: int) -> KernelSpec:
         return replace(self, dims={**self.dims, **dims})
+
+    def shape_names(self) -> list[str]:
+        """``default`` (the ``[dims]`` table) followed by the ``[shapes.*]`` names."""
+        return ["default", *self.shapes]
+
+    def with_shape(self, name: str) -> KernelSpec:
+        """This spec at shape ``name`` (``default`` is ``[dims]`` itself)."""
+        if name == "default":
+            return self
+        if name not in self.shapes:
+            raise SpecError(f"the spec has no shape {name!r} (shapes: {', '.join(self.shape_names())})")
+        return replace(self, dims={**self.dims, **self.shapes[name]})
 
 
 # --------------------------------------------------------------------------------------------
@@ -281,11 +299,25 @@ def parse_spec(data: Mapping[str, Any], path: Union[Path, None] = None) -> Kerne
         raise SpecError(f"{where}: [reference] needs operator = \"NAME\" (a corpus operator) or "
                         "source = \"FILE\" (a kernel whose results are the truth)")
     tol = data.get("tolerance", {})
+    shapes: dict[str, dict[str, int]] = {}
+    for sname, table in data.get("shapes", {}).items():
+        if not isinstance(table, dict) or not all(isinstance(v, int) for v in table.values()):
+            raise SpecError(f"{where}: [shapes.{sname}] must map dims to integers")
+        unknown = set(table) - set(dims)
+        if unknown:
+            raise SpecError(f"{where}: [shapes.{sname}] sets {', '.join(sorted(unknown))}, which "
+                            "is not in [dims]; declare every dim in [dims] first")
+        shapes[str(sname)] = dict(table)
     spec = KernelSpec(
         entry=str(entry), args=tuple(args), dims=dims, launch=launch, operator=op,
         operator_params=dict(ref.get("params", {})), reference_source=src,
-        rtol=tol.get("rtol"), atol=tol.get("atol"), path=path,
+        rtol=tol.get("rtol"), atol=tol.get("atol"), path=path, shapes=shapes,
     )
+    for sname in shapes:
+        shaped = spec.with_shape(sname)
+        for a in shaped.args:
+            if a.is_buffer and any(d <= 0 for d in shaped.shape_of(a)):
+                raise SpecError(f"{where}: shape {sname!r} gives {a.name!r} a non-positive extent")
     if launch is not None:
         spec.launch_geometry()  # evaluates, raising SpecError on unknown names
     return spec
@@ -313,6 +345,8 @@ def spec_to_dict(spec: KernelSpec) -> dict[str, Any]:
     if spec.reference_source:
         ref["source"] = spec.reference_source
     out["reference"] = ref
+    if spec.shapes:
+        out["shapes"] = {k: dict(v) for k, v in spec.shapes.items()}
     tol = {k: v for k, v in (("rtol", spec.rtol), ("atol", spec.atol)) if v is not None}
     if tol:
         out["tolerance"] = tol

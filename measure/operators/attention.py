@@ -1,0 +1,1 @@
+"""Corpus references: attention operators (see ``registry`` for the calling convention)."""

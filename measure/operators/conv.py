@@ -1,0 +1,1 @@
+"""Corpus references: conv operators (see ``registry`` for the calling convention)."""

@@ -1,0 +1,1 @@
+"""Corpus references: data operators (see ``registry`` for the calling convention)."""

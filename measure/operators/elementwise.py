@@ -1,0 +1,1 @@
+"""Corpus references: elementwise operators (see ``registry`` for the calling convention)."""

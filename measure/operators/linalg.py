@@ -1,0 +1,1 @@
+"""Corpus references: linalg operators (see ``registry`` for the calling convention)."""

@@ -1,0 +1,1 @@
+"""Corpus references: norm operators (see ``registry`` for the calling convention)."""

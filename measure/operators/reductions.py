@@ -1,0 +1,1 @@
+"""Corpus references: reductions operators (see ``registry`` for the calling convention)."""
