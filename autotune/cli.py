@@ -11,6 +11,7 @@ import sys
 from typing import Sequence, Union
 
 from autotune.commands import bench as bench_cmd
+from autotune.commands import measure as measure_cmd
 from autotune.commands import platforms as platforms_cmd
 from autotune.commands import translate as translate_cmd
 from autotune.commands import verify as verify_cmd
@@ -25,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     translate_cmd.add_parser(sub)
     verify_cmd.add_parser(sub)
+    measure_cmd.add_parser(sub)
     platforms_cmd.add_parser(sub)
     bench_cmd.add_parser(sub)
     return parser

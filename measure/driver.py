@@ -18,6 +18,7 @@ Exit codes: 2 allocation failed (prints AUTOTUNE_OOM), 3 CUDA/HIP error, 4 input
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Union
 
 from measure.spec import ArgSpec, KernelSpec
@@ -31,6 +32,22 @@ GPU_TYPES = {**C_TYPES, "f16": "half", "bool": "bool"}
 GPU_BF16 = {"cuda": "__nv_bfloat16", "hip": "hip_bfloat16"}
 
 Geometry = tuple[tuple[int, int, int], tuple[int, int, int]]
+
+
+@dataclass(frozen=True)
+class TimingLoop:
+    """The native timing protocol a driver runs after its verified first call.
+
+    ``warmup`` untimed calls; then the inner count doubles (or scales) until ``inner`` calls last
+    at least ``min_repeat_ms``; then ``repeats`` samples, each the mean time of ``inner`` calls.
+    With ``flush_bytes`` a buffer of that size is written before every sample so the sample starts
+    with cold caches (only the first call of a sample is cold when ``inner`` > 1). The driver
+    prints ``AUTOTUNE_TIMING inner=N samples_ns=a,b,c``."""
+
+    warmup: int = 2
+    min_repeat_ms: float = 20.0
+    repeats: int = 7
+    flush_bytes: int = 0
 
 
 class DriverError(ValueError):
@@ -131,10 +148,105 @@ static void at_write(const char *name, const void *src, size_t bytes) {
 C_LINK_FLAGS = ["-Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=aligned_alloc"]
 
 
-def c_driver(spec: KernelSpec) -> str:
+_C_TIMING = r"""
+#include <time.h>
+static double at_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+static volatile char *at_flush_buf;
+static void at_flush(size_t bytes) {
+    if (!bytes) return;
+    if (!at_flush_buf) at_flush_buf = (volatile char *)malloc(bytes);
+    for (size_t i = 0; i < bytes; i += 64) at_flush_buf[i] = (char)i;
+}
+"""
+
+
+def _timing_block(call: str, loop: TimingLoop, sync: str = "") -> list[str]:
+    """C statements that run the timing protocol around ``call`` (``sync`` waits for a device)."""
+    body = f"{call} {sync}".strip()
+    return [
+        "    {",
+        f"        for (int w = 0; w < {loop.warmup}; w++) {{ {body} }}",
+        f"        const double min_s = {loop.min_repeat_ms / 1000.0!r};",
+        "        long inner = 1;",
+        "        for (;;) {",
+        "            double t0 = at_now();",
+        f"            for (long i = 0; i < inner; i++) {{ {call} }}",
+        f"            {sync}",
+        "            double dt = at_now() - t0;",
+        "            if (dt >= min_s || inner >= (1L << 30)) break;",
+        "            long next = dt > 0 ? (long)(inner * min_s / dt * 1.25) + 1 : inner * 10;",
+        "            if (next < 2 * inner) next = 2 * inner;",
+        "            if (next > 100 * inner) next = 100 * inner;",
+        "            inner = next;",
+        "        }",
+        '        printf("AUTOTUNE_TIMING inner=%ld samples_ns=", inner);',
+        f"        for (int r = 0; r < {loop.repeats}; r++) {{",
+        f"            at_flush({loop.flush_bytes}ULL);",
+        "            double t0 = at_now();",
+        f"            for (long i = 0; i < inner; i++) {{ {call} }}",
+        f"            {sync}",
+        "            double dt = at_now() - t0;",
+        '            printf("%s%.3f", r ? "," : "", dt / (double)inner * 1e9);',
+        "        }",
+        '        printf("\\n");',
+        "        fflush(stdout);",
+        "    }",
+    ]
+
+
+def _gpu_timing_block(call: str, loop: TimingLoop, p: str) -> list[str]:
+    """The timing protocol with device events (``p`` is ``cuda`` or ``hip``); a flush writes a
+    device buffer of ``flush_bytes`` so that L2 starts cold."""
+    chk = "at_check"
+    return [
+        "    {",
+        f"        {p}Event_t e0, e1;",
+        f'        {chk}({p}EventCreate(&e0), "event"); {chk}({p}EventCreate(&e1), "event");',
+        "        void *flush = 0;",
+        f"        if ({loop.flush_bytes}ULL)",
+        f'            {chk}({p}Malloc(&flush, {loop.flush_bytes}ULL), "flush buffer");',
+        f"        for (int w = 0; w < {loop.warmup}; w++) {{ {call} }}",
+        f'        {chk}({p}DeviceSynchronize(), "warm-up");',
+        f"        const float min_ms = {float(loop.min_repeat_ms)!r}f;",
+        "        long inner = 1;",
+        "        float ms = 0.0f;",
+        "        for (;;) {",
+        f"            {p}EventRecord(e0, 0);",
+        f"            for (long i = 0; i < inner; i++) {{ {call} }}",
+        f"            {p}EventRecord(e1, 0);",
+        f'            {chk}({p}EventSynchronize(e1), "timed run");',
+        f"            {p}EventElapsedTime(&ms, e0, e1);",
+        "            if (ms >= min_ms || inner >= (1L << 30)) break;",
+        "            long next = ms > 0 ? (long)(inner * min_ms / ms * 1.25f) + 1 : inner * 10;",
+        "            if (next < 2 * inner) next = 2 * inner;",
+        "            if (next > 100 * inner) next = 100 * inner;",
+        "            inner = next;",
+        "        }",
+        '        printf("AUTOTUNE_TIMING inner=%ld samples_ns=", inner);',
+        f"        for (int r = 0; r < {loop.repeats}; r++) {{",
+        f"            if (flush) {p}Memset(flush, r, {loop.flush_bytes}ULL);",
+        f"            {p}EventRecord(e0, 0);",
+        f"            for (long i = 0; i < inner; i++) {{ {call} }}",
+        f"            {p}EventRecord(e1, 0);",
+        f'            {chk}({p}EventSynchronize(e1), "timed run");',
+        f"            {p}EventElapsedTime(&ms, e0, e1);",
+        '            printf("%s%.3f", r ? "," : "", (double)ms * 1e6 / (double)inner);',
+        "        }",
+        '        printf("\\n");',
+        f'        {chk}({p}GetLastError(), "timed launches");',
+        "    }",
+    ]
+
+
+def c_driver(spec: KernelSpec, timing: Union[TimingLoop, None] = None) -> str:
     """C ``main`` appended after the kernel source (one translation unit, compiled as C; link with
-    ``C_LINK_FLAGS`` so that the kernel's failed allocations are reported as such)."""
-    lines = [_C_PRELUDE, "int main(void) {"]
+    ``C_LINK_FLAGS`` so that the kernel's failed allocations are reported as such). With
+    ``timing`` the driver also times the kernel after writing the outputs of its first call."""
+    lines = [_C_PRELUDE, _C_TIMING if timing else "", "int main(void) {"]
     lines.append("#ifdef __AMX_TILE__\n    syscall(SYS_arch_prctl, 0x1023, 18); /* XTILEDATA */\n#endif")
     scalars = spec.scalar_values()
     call_args = []
@@ -148,11 +260,14 @@ def c_driver(spec: KernelSpec) -> str:
         if a.is_input:
             lines.append(f'    at_read("{a.name}", b_{a.name}, {nbytes}ULL);')
         call_args.append(f"b_{a.name}")  # void* converts to the kernel's own pointer type in C
-    lines.append(f"    {spec.entry}({', '.join(call_args)});")
+    call = f"{spec.entry}({', '.join(call_args)});"
+    lines.append(f"    {call}")
     for a in spec.args:
         if a.is_buffer and a.is_output:
             nbytes = spec.size_of(a) * _elem_size(a.dtype)
             lines.append(f'    at_write("{a.name}", b_{a.name}, {nbytes}ULL);')
+    if timing is not None:
+        lines += _timing_block(call, timing)
     lines += ["    return 0;", "}", ""]
     return "\n".join(lines)
 
@@ -173,7 +288,7 @@ def _gpu_names(platform: str) -> dict[str, str]:
 
 def cuda_driver(spec: KernelSpec, grid: Union[tuple[int, int, int], None] = None,
                 block: Union[tuple[int, int, int], None] = None, launcher: Union[str, None] = None,
-                platform: str = "cuda") -> str:
+                platform: str = "cuda", timing: Union[TimingLoop, None] = None) -> str:
     """CUDA (or HIP) host ``main`` appended after the kernel source.
 
     Launches ``entry<<<grid, block>>>(args)``, or calls the host function ``launcher`` with the
@@ -231,12 +346,13 @@ def cuda_driver(spec: KernelSpec, grid: Union[tuple[int, int, int], None] = None
         call_args.append(f"d_{a.name}")
     args_text = ", ".join(call_args)
     if launcher is not None:
-        out.append(f"    {launcher}({args_text});")
+        call = f"{launcher}({args_text});"
     else:
         assert grid is not None and block is not None
         g = ", ".join(str(int(v)) for v in grid)
         b = ", ".join(str(int(v)) for v in block)
-        out.append(f"    {spec.entry}<<<dim3({g}), dim3({b})>>>({args_text});")
+        call = f"{spec.entry}<<<dim3({g}), dim3({b})>>>({args_text});"
+    out.append(f"    {call}")
     out.append(f'    at_check({p}GetLastError(), "kernel launch");')
     out.append(f'    at_check({p}DeviceSynchronize(), "kernel execution");')
     for a in spec.args:
@@ -245,5 +361,7 @@ def cuda_driver(spec: KernelSpec, grid: Union[tuple[int, int, int], None] = None
             out.append(f'    at_check({p}Memcpy(h_{a.name}, d_{a.name}, {nb}, {n["d2h"]}), '
                        f'"copy {a.name} to the host");')
             out.append(f'    at_write("{a.name}", h_{a.name}, {nb});')
+    if timing is not None:
+        out += _gpu_timing_block(call, timing, p)
     out += ["    return 0;", "}", ""]
     return "\n".join(out)

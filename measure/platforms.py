@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Union
@@ -24,7 +25,8 @@ from typing import Any, Union
 import numpy as np
 
 from measure.compare import Comparison, compare
-from measure.driver import C_LINK_FLAGS, DriverError, Geometry, c_driver, cuda_driver
+from measure.devicelock import exclusive
+from measure.driver import C_LINK_FLAGS, DriverError, Geometry, TimingLoop, c_driver, cuda_driver
 from measure.inputs import as_float, make_inputs, numpy_dtype, scalar_inputs
 from measure.sandbox import GiB, Limits, RunResult, run_isolated
 from measure.spec import KernelSpec, SpecError, load_spec, platform_of, spec_path_for
@@ -110,7 +112,8 @@ def run_and_collect(exe: Path, rundir: Path, spec: KernelSpec, limits: Limits, m
                     env: Union[dict[str, str], None] = None) -> RunOutcome:
     """Run a built driver in the sandbox and read its output files."""
     r = run_isolated([str(exe)], rundir, limits, env)
-    details = {"run_wall_s": round(r.wall_s, 4), "network_isolated": r.network_isolated}
+    details: dict[str, Any] = {"run_wall_s": round(r.wall_s, 4), "network_isolated": r.network_isolated,
+                               "stdout": r.stdout[-4000:]}
     if not r.ok:
         what = {"crash": "the kernel crashed", "timeout": "the kernel timed out",
                 "memory": "the kernel ran out of memory", "output-limit": "the kernel hit an output limit",
@@ -150,7 +153,10 @@ class Platform:
     def build_and_run(self, source: str, spec: KernelSpec, inputs: dict[str, np.ndarray],
                       workdir: Path, *, geometry: Union[Geometry, None] = None,
                       launcher: Union[str, None] = None,
-                      limits: Union[Limits, None] = None) -> RunOutcome:
+                      limits: Union[Limits, None] = None,
+                      timing: Union[TimingLoop, None] = None) -> RunOutcome:
+        """Build ``source`` with a driver and run it once on ``inputs``; with ``timing`` the
+        driver then times it (its ``AUTOTUNE_TIMING`` line is in ``details['stdout']``)."""
         raise NotImplementedError
 
     def verify(self, source: str, spec: KernelSpec, *, geometry: Union[Geometry, None] = None,
@@ -264,19 +270,21 @@ class CpuPlatform(Platform):
     def build_and_run(self, source: str, spec: KernelSpec, inputs: dict[str, np.ndarray],
                       workdir: Path, *, geometry: Union[Geometry, None] = None,
                       launcher: Union[str, None] = None,
-                      limits: Union[Limits, None] = None) -> RunOutcome:
+                      limits: Union[Limits, None] = None,
+                      timing: Union[TimingLoop, None] = None) -> RunOutcome:
         gcc = find_gcc()
         if gcc is None:
             return RunOutcome("none", reason="gcc is not installed")
         workdir.mkdir(parents=True, exist_ok=True)
         src = workdir / "kernel.c"
-        src.write_text(source.rstrip() + "\n" + c_driver(spec))
+        src.write_text(source.rstrip() + "\n" + c_driver(spec, timing))
         r = run_isolated([gcc.path, *self.cflags(), "-x", "c", str(src), "-o", str(workdir / "kernel"),
                           *C_LINK_FLAGS, "-lm"], workdir, COMPILE_LIMITS)
         if not r.ok:
             return build_failure("gcc", r)
         write_inputs(workdir / "run", inputs)
-        got = run_and_collect(workdir / "kernel", workdir / "run", spec, limits or Limits(), "device")
+        with exclusive(self.name) if timing else nullcontext():
+            got = run_and_collect(workdir / "kernel", workdir / "run", spec, limits or Limits(), "device")
         got.details["built_with"] = gcc.version
         return got
 
@@ -299,10 +307,11 @@ class GpuPlatform(Platform):
     def build_and_run(self, source: str, spec: KernelSpec, inputs: dict[str, np.ndarray],
                       workdir: Path, *, geometry: Union[Geometry, None] = None,
                       launcher: Union[str, None] = None,
-                      limits: Union[Limits, None] = None) -> RunOutcome:
+                      limits: Union[Limits, None] = None,
+                      timing: Union[TimingLoop, None] = None) -> RunOutcome:
         workdir.mkdir(parents=True, exist_ok=True)
         grid, block = geometry if geometry is not None else (None, None)
-        text = source.rstrip() + "\n" + cuda_driver(spec, grid, block, launcher, self.name)
+        text = source.rstrip() + "\n" + cuda_driver(spec, grid, block, launcher, self.name, timing)
         full = workdir / f"kernel{self.suffix}"
         full.write_text(text)
         failed, note = self.compiler_check(full, workdir)
@@ -317,7 +326,8 @@ class GpuPlatform(Platform):
             r = run_isolated(device_cmd, workdir, COMPILE_LIMITS)
             if not r.ok:
                 return build_failure(device_cmd[0], r)
-            got = run_and_collect(workdir / "kernel", workdir / "run", spec, limits, "device")
+            with exclusive(self.name) if timing else nullcontext():
+                got = run_and_collect(workdir / "kernel", workdir / "run", spec, limits, "device")
         else:
             got = self._emulate(text, workdir, spec, limits, note)
         got.details.update(details)

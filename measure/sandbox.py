@@ -59,6 +59,8 @@ class Limits:
     output_bytes: int = 1 * MiB
     processes: int = 64
     threads: int = 2
+    # pin the process (and its OpenMP threads) to these cores; None leaves the affinity alone
+    cores: Union[tuple[int, ...], None] = None
 
 
 @dataclass
@@ -112,7 +114,8 @@ def scrubbed_env(workdir: Path, limits: Limits, extra: Union[Mapping[str, str], 
     env = {
         "PATH": ":".join(path), "HOME": str(workdir), "TMPDIR": str(workdir), "LANG": "C",
         "LC_ALL": "C", "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads,
-        "MKL_NUM_THREADS": threads, "OMP_DYNAMIC": "false", "OMP_PROC_BIND": "false",
+        "MKL_NUM_THREADS": threads, "OMP_DYNAMIC": "false",
+        "OMP_PROC_BIND": "close" if limits.cores is not None else "false",
     }
     if extra:
         env.update(extra)
@@ -143,6 +146,8 @@ def _make_preexec(limits: Limits, nproc: Union[int, None]):  # type: ignore[no-u
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         if nproc is not None:
             resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+        if limits.cores is not None:
+            os.sched_setaffinity(0, set(limits.cores))
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 
     return preexec
