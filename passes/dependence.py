@@ -15,6 +15,7 @@ reduction) and make the loop sequential; arrays declared inside the body are pri
 from __future__ import annotations
 
 import itertools
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -52,8 +53,16 @@ class Verdict:
     reason: str
 
 
+_Z3_LOCK = threading.Lock()  # z3's default context is shared and not thread-safe
+
+
 def loop_dependence(loop: ir.For, outer_private: frozenset[str] = frozenset()) -> Verdict:
     """Decide whether the iterations of ``loop`` are independent."""
+    with _Z3_LOCK:
+        return _loop_dependence(loop, outer_private)
+
+
+def _loop_dependence(loop: ir.For, outer_private: frozenset[str]) -> Verdict:
     if not loop.is_affine():
         return Verdict(False, f"loop '{loop.var}' is not of the form var < bound; var += c")
     declared_inside = {n.name for n in ir.walk(loop) if isinstance(n, ir.Decl)} | {

@@ -43,6 +43,7 @@ def parallelise_gpu(fn: ir.Function, module: ir.Module, platform: str = "cuda",
     uniform = {p.name for p in fn.params if not p.pointer}
     globals_ = {p.name for p in fn.params if p.pointer}
     groups: list[list[ir.Stmt]] = []
+    parallel_groups: set[int] = set()
     assigned = {n.name for n in ir.walk(fn) if isinstance(n, ir.Assign)}
     for s in fn.body:
         if (isinstance(s, ir.Decl) and not s.shape and isinstance(s.init, ir.Expr)
@@ -53,14 +54,17 @@ def parallelise_gpu(fn: ir.Function, module: ir.Module, platform: str = "cuda",
             continue
         if isinstance(s, ir.Return) and s.value is None:
             break
-        if not groups and not isinstance(s, ir.Assign) and not (ir.buffers_written(s) & globals_):
+        if not groups and _is_setup(s, globals_, assigned):
             setup.append(s)  # e.g. a vector constant before the loops: every thread makes its own
             continue
-        if isinstance(s, ir.For) or not groups or isinstance(groups[-1][-1], ir.For):
+        if isinstance(s, ir.For) and _band(s, uniform):
+            parallel_groups.add(len(groups))
             groups.append([s])
+        elif groups and len(groups) - 1 not in parallel_groups:
+            groups[-1].append(s)  # sequential statements stay together on one thread
         else:
-            groups[-1].append(s)
-    _check_no_scalar_crosses(groups, fn)
+            groups.append([s])
+    _check_no_scalar_crosses(groups, setup, fn)
     kernels: list[ir.Function] = []
     launches: list[ir.Stmt] = []
     for k, group in enumerate(groups):
@@ -92,16 +96,35 @@ def _uniform(e: ir.Expr, uniform: set[str]) -> bool:
     return True
 
 
-def _check_no_scalar_crosses(groups: list[list[ir.Stmt]], fn: ir.Function) -> None:
+def _is_setup(s: ir.Stmt, globals_: set[str], assigned: set[str]) -> bool:
+    """Per-thread set-up that can be replicated into every kernel: it writes only local storage
+    and declares nothing that a later statement assigns."""
+    if isinstance(s, ir.Assign) or ir.buffers_written(s) & globals_:
+        return False
+    if isinstance(s, ir.Decl) and not s.shape and (s.init is None or s.name in assigned):
+        return False
+    return not (isinstance(s, ir.For) and any(isinstance(n, ir.Assign) for n in ir.walk(s)))
+
+
+def _check_no_scalar_crosses(groups: list[list[ir.Stmt]], setup: list[ir.Stmt], fn: ir.Function) -> None:
+    """A value made in one kernel cannot be read by a later one (kernels share only global
+    memory): reject a name declared at the top of one group, or a set-up name written in it,
+    that a later group reads."""
+    setup_names = {n for s in setup for n in _defines(s)}
     for i, g in enumerate(groups):
-        declared = {n.name for s in g for n in ir.walk(s) if isinstance(n, ir.Decl)}
+        made = {s.name for s in g if isinstance(s, ir.Decl)}
+        made |= {n for s in g for n in _writes(s)} & setup_names
         for later in groups[i + 1:]:
-            used = {n.name for s in later for n in ir.walk(s) if isinstance(n, ir.Var)}
-            crossing = declared & used
+            used = {n for s in later for n in ir.free_vars(s) | ir.buffers_read(s)}
+            crossing = made & used
             if crossing:
                 raise ir.UnsupportedConstruct(
                     f"scalar '{sorted(crossing)[0]}' computed in one loop nest and used by a later "
                     "one (needs a global temporary)", fn.line)
+
+
+def _writes(s: ir.Stmt) -> set[str]:
+    return {n.name for n in ir.walk(s) if isinstance(n, ir.Assign)} | ir.buffers_written(s)
 
 
 def _defines(s: ir.Stmt) -> set[str]:
@@ -137,8 +160,10 @@ def _band(loop: ir.For, uniform: set[str]) -> list[ir.For]:
         if not current.is_affine() or not all(_uniform(e, uniform) for e in (current.init, current.bound)):
             break
         verdict = loop_dependence(current)
-        # an OpenMP 'parallel for' is the programmer's statement that iterations are independent
-        if not verdict.parallel and current.kind != ir.PARALLEL:
+        # an OpenMP 'parallel for' is the programmer's statement that iterations are independent,
+        # except for the scalars it reduces or otherwise carries, which threads cannot share
+        trusted = current.kind == ir.PARALLEL and not _carries_scalars(current)
+        if not verdict.parallel and not trusted:
             break
         band.append(current)
         inner = [s for s in current.body]
@@ -173,7 +198,10 @@ def _bind_group(group: list[ir.Stmt], uniform: set[str], block_1d: int, block_2d
         step = loop.step
         extent = _extent(loop)
         bsize = block[i]
-        grid[i] = ir.BinOp("/", ir.BinOp("+", extent, ir.Const(bsize - 1)), ir.Const(bsize))
+        blocks = ir.BinOp("/", ir.BinOp("+", extent, ir.Const(bsize - 1)), ir.Const(bsize))
+        # an empty loop still launches one block (a grid of 0 blocks is a launch error)
+        grid[i] = blocks if _positive(extent) else ir.Select(ir.BinOp(">", extent, ir.Const(0)),
+                                                             blocks, ir.Const(1))
         flat = ir.BinOp("+", ir.BinOp("*", ir.Builtin(f"blockIdx.{axis}"), ir.Builtin(f"blockDim.{axis}")),
                         ir.Builtin(f"threadIdx.{axis}"))
         index: ir.Expr = flat if step == ir.Const(1) else ir.BinOp("*", flat, step)
@@ -187,6 +215,15 @@ def _bind_group(group: list[ir.Stmt], uniform: set[str], block_1d: int, block_2d
     body = decls + [ir.If(cond, innermost_body)]
     names = ", ".join(f"'{loop.var}' -> {ax}" for loop, ax in zip(band, axes))
     return body, (grid[0], grid[1], grid[2]), block, f"bound {names}, block {block[:len(band)]}"
+
+
+def _carries_scalars(loop: ir.For) -> bool:
+    inside = {n.name for n in ir.walk(loop) if isinstance(n, ir.Decl)}
+    return any(isinstance(n, ir.Assign) and n.name not in inside for n in ir.walk(loop))
+
+
+def _positive(e: ir.Expr) -> bool:
+    return isinstance(e, ir.Const) and isinstance(e.value, int) and e.value > 0
 
 
 def _extent(loop: ir.For) -> ir.Expr:

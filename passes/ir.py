@@ -22,7 +22,7 @@ Conventions:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, is_dataclass, replace
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from typing import Any, Callable, Iterator, Sequence, Union
 
 # --------------------------------------------------------------------------------------------
@@ -298,6 +298,7 @@ class For(Stmt):
     kind: str = SERIAL
     binding: Union[str, None] = None
     annotations: tuple[tuple[str, Any], ...] = ()
+    line: int = field(default=0, compare=False)  # source line, for messages
 
     def is_affine(self) -> bool:
         """True for ``var < bound`` with ``var += positive constant`` (the analysable form)."""
@@ -314,6 +315,7 @@ class For(Stmt):
 class While(Stmt):
     cond: Expr
     body: tuple[Stmt, ...]
+    line: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True, eq=True)
@@ -321,6 +323,7 @@ class If(Stmt):
     cond: Expr
     then: tuple[Stmt, ...]
     orelse: tuple[Stmt, ...] = ()
+    line: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True, eq=True)
@@ -328,6 +331,7 @@ class Sync(Stmt):
     """A barrier: ``block`` (``__syncthreads``) or ``warp`` (``__syncwarp``)."""
 
     scope: str = "block"
+    line: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True, eq=True)

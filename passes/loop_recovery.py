@@ -28,6 +28,7 @@ from typing import Iterable, Sequence, Union
 from passes import ir
 from passes.inline import inline_gpu_helpers
 from passes.mathfuncs import MATH_FUNCS
+from passes.names import uniquify
 from passes.typeinfer import dtype_of, type_env
 
 AXES = ("x", "y", "z")
@@ -71,7 +72,7 @@ def recover_loops(fn: ir.Function, module: ir.Module, geometry: Geometry) -> ir.
 
 class _Recovery:
     def __init__(self, fn: ir.Function, module: ir.Module, geometry: Geometry):
-        self.fn = inline_gpu_helpers(fn, module)
+        self.fn = uniquify(inline_gpu_helpers(fn, module))
         self.geo = geometry
         self.taken = {p.name for p in self.fn.params} | {
             n.name for n in ir.walk(self.fn) if isinstance(n, (ir.Var, ir.Decl))} | {
@@ -296,7 +297,7 @@ class _Recovery:
                         or s.var in _assigned_names(s.body):
                     raise ir.UnsupportedConstruct(
                         f"barrier (__syncthreads or warp shuffle) inside loop '{s.var}' whose "
-                        "bounds depend on the thread", self.fn.line)
+                        "bounds depend on the thread", s.line or self.fn.line)
                 out.append(replace(s, body=tuple(self.split(s.body, uniform | {s.var}))))
             elif isinstance(s, ir.If):
                 then = self.split(s.then, set(uniform))
@@ -309,10 +310,11 @@ class _Recovery:
                 else:
                     raise ir.UnsupportedConstruct(
                         "barrier inside a branch whose condition depends on the thread and on "
-                        "values that change inside the branch", self.fn.line)
+                        "values that change inside the branch", s.line or self.fn.line)
             else:
                 raise ir.UnsupportedConstruct(
-                    f"barrier inside a {type(s).__name__.lower()} statement", self.fn.line)
+                    f"barrier inside a {type(s).__name__.lower()} statement",
+                    getattr(s, "line", 0) or self.fn.line)
         flush()
         return out
 

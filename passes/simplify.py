@@ -9,15 +9,18 @@ operation whose result C leaves undefined (division by zero, signed overflow, ba
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TypeVar
 
 from passes import ir
 from passes.typeinfer import promote
+
+N = TypeVar("N", bound=ir.Node)
 
 _LIMITS = {"i32": (-(2**31), 2**31 - 1), "u32": (0, 2**32 - 1), "i64": (-(2**63), 2**63 - 1),
            "u64": (0, 2**64 - 1)}
 
 
-def fold_constants(node: ir.Node) -> ir.Node:
+def fold_constants(node: N) -> N:
     """``node`` with integer constant sub-expressions folded and ``x + 0``/``x * 1`` removed
     where ``x`` is already of the result type."""
 
@@ -32,7 +35,8 @@ def fold_constants(node: ir.Node) -> ir.Node:
                 return ir.Const(n.a.value, n.dtype)
         return n
 
-    return ir.transform(node, fn)
+    result: N = ir.transform(node, fn)
+    return result
 
 
 def _fold(op: str, a: ir.Const, b: ir.Const) -> ir.Const | None:
@@ -71,4 +75,4 @@ def _convert(v: int, dtype: str) -> int:
 
 
 def simplify_module(module: ir.Module) -> ir.Module:
-    return replace(module, functions=tuple(fold_constants(f) for f in module.functions))  # type: ignore[misc]
+    return replace(module, functions=tuple(fold_constants(f) for f in module.functions))

@@ -4,6 +4,9 @@
     cpu -> cuda/hip : detensorisation (when intrinsics are used), GPU parallelisation
     cuda <-> hip    : warp-size fix-ups (CUDA warps have 32 lanes, AMD wavefronts 64)
 
+WMMA fragments (CUDA tensor cores) are lowered to per-thread scalar loops (passes/wmma.py) for
+every target but CUDA: before loop recovery on the way to the CPU, and for HIP, which has no WMMA.
+
 Nothing here runs code: verification is the caller's job (``measure.platforms``).
 """
 
@@ -21,7 +24,9 @@ from passes.frontend import find_launch, parse_module
 from passes.gpu_parallel import parallelise_gpu
 from passes.loop_recovery import Geometry, recover_loops
 from passes.printer import print_module
-from passes.simplify import simplify_module
+from passes.simplify import fold_constants, simplify_module
+from passes.wmma import PASS_NAME as WMMA_PASS
+from passes.wmma import lower_module as lower_wmma_module
 
 GPU_PLATFORMS = ("cuda", "hip")
 WARP_SIZE = {"cuda": 32, "hip": 64}
@@ -59,12 +64,17 @@ def translate(text: str, source: str, target: str, spec: KernelSpec) -> Translat
         names = ", ".join(f.name for f in module.functions) or "none"
         raise ir.UnsupportedConstruct(
             f"entry function '{spec.entry}' not found (functions: {names})") from None
+    wmma_lowered: tuple[str, ...] = ()
+    if source in GPU_PLATFORMS and target != "cuda":
+        module, lowered = lower_wmma_module(module)
+        if lowered:
+            fn, wmma_lowered = module.function(spec.entry), (WMMA_PASS,)
     if source in GPU_PLATFORMS and target == "cpu":
-        return _tidy(_gpu_to_cpu(module, fn, source, spec))
+        return _tidy(_with_passes(_gpu_to_cpu(module, fn, source, spec), wmma_lowered))
     if source == "cpu" and target in GPU_PLATFORMS:
         return _tidy(_cpu_to_gpu(module, fn, target))
     if source in GPU_PLATFORMS and target in GPU_PLATFORMS:
-        return _tidy(_gpu_to_gpu(module, fn, source, target))
+        return _tidy(_with_passes(_gpu_to_gpu(module, fn, source, target), wmma_lowered))
     if source == target:
         out = replace(module, platform=target)
         return Translation(source, target, out, print_module(out, target), spec.entry, None,
@@ -73,6 +83,10 @@ def translate(text: str, source: str, target: str, spec: KernelSpec) -> Translat
 
 
 # ------------------------------------------------------------------------------ directions
+
+
+def _with_passes(t: Translation, first: tuple[str, ...]) -> Translation:
+    return replace(t, passes=first + t.passes) if first else t
 
 
 def _tidy(t: Translation) -> Translation:
@@ -167,9 +181,10 @@ def source_geometry(module: ir.Module, fn: ir.Function, spec: KernelSpec,
         why = launch.reason if launch is not None and launch.reason else \
             "add [launch] grid/block to the spec or a host function that launches it"
         raise ir.UnsupportedConstruct("kernel without launch geometry", fn.line, why)
-    shared = launch.shared_bytes
+    shared = fold_constants(launch.shared_bytes) if launch.shared_bytes is not None else None
     block_vals = []
     for b in launch.block:
+        b = fold_constants(b)  # 8 * 32, WARPS * 32 after #define substitution
         if not isinstance(b, ir.Const):
             raise ir.UnsupportedConstruct("block size that is not a compile-time constant", fn.line)
         block_vals.append(int(b.value))

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import csv
 import io
+import multiprocessing
+import os
 import platform as host_platform
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Union
@@ -100,15 +102,25 @@ def _retarget(spec: KernelSpec, entry: str, launcher: Union[str, None]) -> Kerne
 
 def run_bench(kernels_dir: Path, ops: Iterable[str], directions: Iterable[str], jobs: int,
               progress: Callable[[Cell, int, int], None]) -> list[Cell]:
+    """Cells run in worker processes (z3 and a threaded BLAS are not safe to share between
+    threads), each with single-threaded BLAS so that parallel cells do not oversubscribe."""
     work = [(op, d) for op in ops for d in directions]
     cells: list[Cell] = []
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [pool.submit(run_cell, kernels_dir, op, d) for op, d in work]
-        for fut in futures:
-            cell = fut.result()
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+    os.environ["OMP_NUM_THREADS"] = "1"
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=ctx) as pool:
+        futures = {pool.submit(run_cell, kernels_dir, op, d): (op, d) for op, d in work}
+        for fut in as_completed(futures):
+            try:
+                cell = fut.result()
+            except Exception as exc:  # noqa: BLE001 - a dead worker is a failed cell
+                op, d = futures[fut]
+                cell = Cell(op, d, reason=f"internal error: worker failed: {exc}")
             cells.append(cell)
             progress(cell, len(cells), len(work))
-    return cells
+    order = {w: i for i, w in enumerate(work)}
+    return sorted(cells, key=lambda c: order[(c.op, c.direction)])
 
 
 def to_csv(cells: list[Cell]) -> str:

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 from tree_sitter import Node
 
 from passes import ir, typeinfer
-from passes.frontend import calls
+from passes.frontend import calls, wmma
 from passes.frontend.cst import fail, named, need_field, text
+from passes.frontend.types import dtype_of_spelling, is_type_name
 from passes.mathfuncs import MATH_FUNCS, SPELLINGS
 
 if TYPE_CHECKING:
@@ -35,6 +36,15 @@ def call_expression(b: ExprBuilder, node: Node) -> Value:
         if name in _CASTS and len(targs) == 1 and targs[0].type == "type_descriptor" and len(args) == 1:
             return b.cast(targs[0], args[0], node)
         fail(f"template call '{text(fn_node)[:40]}'", node)
+    if fn_node.type == "parenthesized_expression" and len(args) == 1:
+        # ``(__mmask16)(x)``: the grammar reads a cast to a typedef'd name as a call
+        inner = named(fn_node)
+        if (len(inner) == 1 and inner[0].type == "identifier" and is_type_name(text(inner[0]))
+                and b.scopes.lookup(text(inner[0])) is None):
+            return ir.Cast(dtype_of_spelling(text(inner[0]), inner[0]), b.expr(args[0]))
+    wmma_name = wmma.call_name(fn_node, b)
+    if wmma_name is not None:
+        return wmma.call(b, wmma_name, args, node)
     if fn_node.type != "identifier":
         fail(f"call of '{text(fn_node)[:40]}'", node)
     name = text(fn_node)

@@ -59,8 +59,8 @@ GPU_ONLY = SHUFFLES | ATOMICS | frozenset(FIXED) | frozenset(HIP_SHUFFLES) | {
 
 def is_intrinsic(name: str) -> bool:
     """x86 intrinsics: ``_mm*``, AMX ``_tile_*`` and mask helpers such as ``_kand_mask16``."""
-    return name.startswith(("_mm", "_tile_", "_k", "_cvtmask", "_cvtu32_mask", "_load_mask",
-                            "_store_mask"))
+    return name.startswith(("_mm", "_tile_", "_k", "_cvtmask", "_cvtu32_mask", "_cvtu64_mask",
+                            "_load_mask", "_store_mask"))
 
 
 def math_dtype(spelling: str, arg_dtypes: list[str], platform: str) -> str:

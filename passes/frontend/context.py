@@ -28,3 +28,5 @@ class ModuleContext:
     platform: str
     defines: dict[str, ir.Expr | None] = field(default_factory=dict)
     functions: dict[str, Signature] = field(default_factory=dict)
+    # namespaces opened by file-level ``using namespace`` (nvcuda, nvcuda::wmma); see frontend/wmma.py
+    wmma_namespaces: set[str] = field(default_factory=set)

@@ -22,8 +22,47 @@ def _parser() -> Parser:
 
 
 def parse_tree(text: str) -> Tree:
-    """Parse ``text`` (C, CUDA or HIP: one grammar covers the three)."""
-    return _parser().parse(text.encode("utf-8"))
+    """Parse ``text`` (C, CUDA or HIP: one grammar covers the three).
+
+    The grammar is C++'s, so ``a < b && c >= d`` can be read as the template ``a<b && c>``
+    followed by ``= d``. Kernels use no templates (the front end rejects them), so every
+    template call whose name is a plain identifier is such a misreading: the name is put in
+    parentheses, which cannot start a template, and the text is parsed again (same lines)."""
+    data = text.encode("utf-8")
+    for _ in range(64):
+        tree = _parser().parse(data)
+        name = _misread_comparison(tree.root_node)
+        if name is None:
+            return tree
+        data = data[:name.start_byte] + b"(" + data[name.start_byte:name.end_byte] + b")" + \
+            data[name.end_byte:]
+    return tree
+
+
+_TEMPLATE_NAMES = frozenset({"static_cast", "reinterpret_cast", "const_cast", "dynamic_cast"})
+
+
+def _misread_comparison(root: Node) -> Node | None:
+    """The name node of the first ``template_function`` inside a function body, if any."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.type == "template_function":
+            name = node.child_by_field_name("name")
+            if (name is not None and name.type == "identifier" and name.text is not None
+                    and name.text.decode() not in _TEMPLATE_NAMES and _inside_body(node)):
+                return name
+        stack.extend(reversed(node.children))
+    return None
+
+
+def _inside_body(node: Node) -> bool:
+    parent = node.parent
+    while parent is not None:
+        if parent.type == "compound_statement":
+            return True
+        parent = parent.parent
+    return False
 
 
 def text(node: Node) -> str:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from tree_sitter import Node
 
 from passes import ir
+from passes.frontend import wmma
 from passes.frontend.cst import fail, named, need_field, text
 from passes.frontend.scope import ARRAY, DIM3, POINTER, SCALAR, Symbol
 from passes.frontend.types import Declarator, base_dtype, unwrap_declarator
@@ -37,6 +38,8 @@ def declaration(b: ExprBuilder, node: Node) -> list[ir.Stmt]:
         if bad in quals:
             fail(construct, node)
     type_node = need_field(node, "type")
+    if wmma.is_fragment_type(type_node, b):
+        return wmma.fragment_declaration(b, node)
     out: list[ir.Stmt] = []
     for decl_node in node.children_by_field_name("declarator"):
         if decl_node.type == "function_declarator" and text(type_node) == "dim3":

@@ -18,7 +18,7 @@ from passes import ir, typeinfer
 from passes.frontend import literals
 from passes.frontend.context import ModuleContext, Signature
 from passes.frontend.cst import fail, field, named, need_field, text
-from passes.frontend.scope import ARRAY, BUFFER, DIM3, POINTER, SCALAR, PtrVal, Scopes, Symbol
+from passes.frontend.scope import ARRAY, BUFFER, DIM3, FRAGMENT, POINTER, SCALAR, PtrVal, Scopes, Symbol
 from passes.frontend.types import abstract_pointer, base_dtype, dtype_size
 
 Value = Union[ir.Expr, PtrVal]
@@ -115,6 +115,7 @@ class ExprBuilder:
         self.kind = fn.kind if fn is not None else "const"
         self.scopes = scopes
         self.env: dict[str, str] = {}
+        self.wmma_namespaces = set(ctx.wmma_namespaces)  # plus function-level using directives
 
     # -------------------------------------------------------------- entry points
 
@@ -218,6 +219,8 @@ class ExprBuilder:
                 return sym.ptr
             if sym.kind == DIM3:
                 fail(f"dim3 variable '{name}' used as a value", node)
+            if sym.kind == FRAGMENT:
+                fail(f"WMMA fragment '{name}' used outside a wmma:: call", node)
         if name == "warpSize" and self.kind in ("kernel", "device"):
             return ir.Builtin("warpSize")
         if name in _HIP_BUILTINS and self.ctx.platform == "hip" and self.kind in ("kernel", "device"):
@@ -241,6 +244,10 @@ class ExprBuilder:
             sym = self.scopes.lookup(text(arg))
             if sym is not None and sym.kind == DIM3 and sym.dims is not None:
                 return sym.dims["xyz".index(text(fld))]
+        if arg.type == "identifier" and (frag := self.scopes.lookup(text(arg))) is not None \
+                and frag.kind == FRAGMENT:
+            fail(f"element access to WMMA fragment '{text(arg)}'", node,
+                 "fragments are supported only as operands of wmma:: calls")
         fail("member access", node, text(node)[:40])
 
     def _v_binary_expression(self, node: Node) -> Value:

@@ -8,8 +8,6 @@ kernels.
 
 from __future__ import annotations
 
-from typing import Iterator
-
 from tree_sitter import Node
 
 from passes import ir
@@ -107,62 +105,6 @@ def build_function(node: Node, ctx: ModuleContext, sig: Signature) -> ir.Functio
     for p in sig.params:
         scopes.declare(p.name, Symbol(BUFFER if p.pointer else SCALAR, p.name, p.dtype))
         builder.env[p.name] = p.dtype
-    body = _fold_outer_loop_vars(tuple(builder.block(need_field(node, "body"))), builder.outer_loop_vars)
+    body = tuple(builder.block(need_field(node, "body")))
     return ir.Function(sig.name, sig.params, body, sig.kind, sig.ret_dtype,
                        launch_bounds(node, ctx), sig.line)
-
-
-def _fold_outer_loop_vars(body: tuple[ir.Stmt, ...], outer: dict[str, int]) -> tuple[ir.Stmt, ...]:
-    """``int i; for (i = 0; ...)``: the ``For`` declares ``i`` itself, which is only faithful when
-    ``i`` is used nowhere outside such loops; then the separate declaration is dropped."""
-    for name, loop_line in outer.items():
-        for node in _outside_loops(body, name):
-            if isinstance(node, ir.Decl) and node.name == name:
-                if node.init is not None and not isinstance(node.init, ir.Const):
-                    raise ir.UnsupportedConstruct(
-                        f"loop variable '{name}' declared outside its loop", loop_line,
-                        "its declaration has a non-constant initial value")
-                continue
-            raise ir.UnsupportedConstruct(
-                f"loop variable '{name}' declared outside its loop", loop_line,
-                "it is also used outside the loops that run over it")
-        body = _drop_decl(body, name)
-    return body
-
-
-def _outside_loops(stmts: tuple[ir.Stmt, ...], name: str) -> Iterator[ir.Node]:
-    """Nodes that read, write or declare ``name`` outside ``For`` loops over ``name``."""
-    for s in stmts:
-        if isinstance(s, ir.For) and s.var == name:
-            continue
-        if isinstance(s, (ir.Decl, ir.Assign)) and s.name == name:
-            yield s
-        if isinstance(s, ir.For):
-            if name in ir.free_vars(s.init) | ir.free_vars(s.bound) | ir.free_vars(s.step):
-                yield s
-            yield from _outside_loops(s.body, name)
-        elif isinstance(s, ir.If):
-            if name in ir.free_vars(s.cond):
-                yield s
-            yield from _outside_loops(s.then, name)
-            yield from _outside_loops(s.orelse, name)
-        elif isinstance(s, ir.While):
-            if name in ir.free_vars(s.cond):
-                yield s
-            yield from _outside_loops(s.body, name)
-        elif not isinstance(s, ir.Decl) and name in ir.free_vars(s):
-            yield s
-        elif isinstance(s, ir.Decl) and isinstance(s.init, ir.Node) and name in ir.free_vars(s.init):
-            yield s
-        elif isinstance(s, ir.Decl) and isinstance(s.init, tuple) and any(
-                name in ir.free_vars(e) for e in s.init):
-            yield s
-
-
-def _drop_decl(stmts: tuple[ir.Stmt, ...], name: str) -> tuple[ir.Stmt, ...]:
-    def fn(n: ir.Node) -> ir.Node:
-        if isinstance(n, ir.Decl) and n.name == name:
-            return ()  # type: ignore[return-value]  # spliced away by transform
-        return n
-
-    return ir.transform_stmts(stmts, fn)

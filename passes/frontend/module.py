@@ -11,7 +11,7 @@ from __future__ import annotations
 from tree_sitter import Node
 
 from passes import ir
-from passes.frontend import preproc
+from passes.frontend import preproc, wmma
 from passes.frontend.context import ModuleContext, Signature
 from passes.frontend.cst import check_syntax, fail, field, named, parse_tree, text
 from passes.frontend.functions import build_function, called_names, function_name, signature, specifiers
@@ -70,6 +70,8 @@ def _parse(source: str, platform: str) -> ir.Module:
             _top_directive(node, ctx)
         elif node.type == "declaration":
             _top_declaration(node)
+        elif node.type == "using_declaration":
+            wmma.using(node, platform, ctx.wmma_namespaces)
         elif node.type in _TOP_REJECTED:
             fail(_TOP_REJECTED[node.type], node, text(node)[:40])
         elif node.type not in ("comment", "expression_statement") or named(node):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from passes import ir
 
 SCALAR, BUFFER, ARRAY, POINTER, DIM3 = "scalar", "buffer", "array", "pointer", "dim3"
+FRAGMENT = "fragment"  # a WMMA fragment (passes/wmma.py): usable only as an operand of wmma:: calls
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from tree_sitter import Node
 
 from passes import ir
-from passes.frontend import preproc
+from passes.frontend import preproc, wmma
 from passes.frontend.context import ModuleContext, Signature
 from passes.frontend.cst import fail, field, line, named, need_field, text
 from passes.frontend.declarations import declaration
@@ -37,7 +37,6 @@ class StmtBuilder(ExprBuilder):
     def __init__(self, ctx: ModuleContext, fn: Signature, scopes: Scopes):
         super().__init__(ctx, fn, scopes)
         self.loop_vars: set[str] = set()  # IR names of the loops being translated
-        self.outer_loop_vars: dict[str, int] = {}  # loop vars declared outside their loop -> line
 
     # -------------------------------------------------------------- blocks
 
@@ -86,7 +85,7 @@ class StmtBuilder(ExprBuilder):
             return self.for_loop(node, None)
         if kind == "while_statement":
             cond = self.condition(need_field(node, "condition"))
-            return [ir.While(cond, tuple(self.block(need_field(node, "body"))))]
+            return [ir.While(cond, tuple(self.block(need_field(node, "body"))), line=line(node))]
         if kind == "return_statement":
             values = named(node)
             return [ir.Return(self.expr(values[0]) if values else None)]
@@ -98,6 +97,9 @@ class StmtBuilder(ExprBuilder):
             return []
         if kind == "preproc_def":
             preproc.define(node, self.ctx)
+            return []
+        if kind == "using_declaration":
+            wmma.using(node, self.ctx.platform, self.wmma_namespaces)
             return []
         if kind == "preproc_call" and preproc.directive(node) == "#undef":
             preproc.undef(node, self.ctx)
@@ -124,7 +126,7 @@ class StmtBuilder(ExprBuilder):
         if alt is not None:
             body = named(alt)[0] if alt.type == "else_clause" else alt
             orelse = tuple(self.block(body))
-        return ir.If(cond, then, orelse)
+        return ir.If(cond, then, orelse, line=line(node))
 
     # -------------------------------------------------------------- assignments and calls
 
@@ -190,9 +192,9 @@ class StmtBuilder(ExprBuilder):
             if self.kind not in ("kernel", "device"):
                 fail(f"{name} outside device code", node)
             if name == "__syncthreads" and not args:
-                return [ir.Sync("block")]
+                return [ir.Sync("block", line=line(node))]
             if name == "__syncwarp" and (not args or text(args[0]).lower().rstrip("u") == "0xffffffff"):
-                return [ir.Sync("warp")]
+                return [ir.Sync("warp", line=line(node))]
             fail(f"{name} with arguments", node)
         return [ir.ExprStmt(self.expr(node))]
 

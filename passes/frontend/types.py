@@ -52,6 +52,12 @@ _REJECTED_KINDS = {
 }
 
 
+def is_type_name(spelling: str) -> bool:
+    """Whether ``spelling`` names a type the IR knows (``__mmask16``, ``uint8_t``, ``half``...)."""
+    words = tuple(spelling.split())
+    return words in _WORDS or (len(words) == 1 and words[0] in _NAMES)
+
+
 def dtype_of_spelling(spelling: str, node: Node) -> str:
     """dtype of a type name such as ``unsigned long long`` or ``__m512i`` (``void`` allowed)."""
     words = tuple(spelling.split())

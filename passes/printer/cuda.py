@@ -13,6 +13,7 @@ from typing import Union
 
 from passes import ir
 from passes.printer.base import ATOM_PREC, BasePrinter, Printed
+from passes.wmma import FragmentType, is_fragment_dtype
 
 DETENSORISE = "run detensorisation first"
 X86_HEADERS = ("immintrin.h", "xmmintrin.h", "emmintrin.h", "pmmintrin.h", "smmintrin.h",
@@ -47,9 +48,24 @@ class CudaPrinter(BasePrinter):
             self.needs.add("wmma_ns")
 
     def type_name(self, dtype: str) -> str:
+        if is_fragment_dtype(dtype):
+            return self.fragment_type(dtype)
         if "wmma::" in dtype:
             self.wmma_used(dtype.removeprefix("opaque:"))
         return super().type_name(dtype)
+
+    def fragment_type(self, dtype: str) -> str:
+        """``wmma:matrix_a:16x16x16:f16:row_major`` -> ``wmma::fragment<wmma::matrix_a, 16, 16,
+        16, half, wmma::row_major>`` (the IR form is documented in passes/wmma.py)."""
+        try:
+            ft = FragmentType.parse(dtype)
+        except ValueError as exc:
+            raise self.unsupported("WMMA fragment", str(exc)) from None
+        self.wmma_used("wmma::fragment")
+        args = [f"wmma::{ft.use}", str(ft.m), str(ft.n), str(ft.k), self.type_name(ft.elem)]
+        if ft.layout:
+            args.append(f"wmma::{ft.layout}")
+        return f"wmma::fragment<{', '.join(args)}>"
 
     def const(self, c: ir.Const) -> Printed:
         out = super().const(c)

@@ -235,7 +235,7 @@ def test_shadowing_renames_and_siblings_keep_names() -> None:
 @pytest.mark.parametrize("header, cmp, update, step", [
     ("int i = 0; i < n; i++", "<", "+", Const(1)),
     ("int i = 0; i < n; ++i", "<", "+", Const(1)),
-    ("int i = 0; i <= n; i += 4", "<=", "+", Const(4)),
+    ("int i = 0; i <= n; i += 4", "<", "+", Const(4)),  # normalised to i < n + 1
     ("int i = n; i > 0; i--", ">", "-", Const(1)),
     ("int i = n; i >= 0; i -= 2", ">=", "-", Const(2)),
     ("int i = 0; i != n; i = i + 3", "!=", "+", Const(3)),
@@ -248,7 +248,9 @@ def test_shadowing_renames_and_siblings_keep_names() -> None:
 def test_for_headers(header: str, cmp: str, update: str, step: ir.Expr) -> None:
     (loop,) = kernel_body(f"for ({header}) {{ y[i] = 0; }}")
     assert isinstance(loop, For) and loop.var == "i"
-    bound = N if "n" in header.split(";")[1] else Const(0)
+    bound: ir.Expr = N if "n" in header.split(";")[1] else Const(0)
+    if "<= n" in header:
+        bound = BinOp("+", N, Const(1))
     assert (loop.cmp, loop.update, loop.step, loop.bound) == (cmp, update, step, bound)
 
 
@@ -276,11 +278,19 @@ def test_control_flow() -> None:
     assert isinstance(nested, If) and nested.then == (ir.Continue(),) and nested.orelse == (ir.Return(),)
 
 
-def test_loop_variable_declared_before_loop() -> None:
-    (loop,) = kernel_body("int i;\nfor (i = 0; i < n; i++) y[i] = 0;")
-    assert isinstance(loop, For) and loop.var == "i"
-    raises("__global__ void k(float* y, int n) {\nint i;\nfor (i = 0; i < n; i++) y[i] = 0;\ny[i] = 1;\n}",
-           "cuda", "loop variable 'i' declared outside its loop", 3)
+def test_loop_variable_declared_before_loop_keeps_its_final_value() -> None:
+    decl, loop, final, store = kernel_body(
+        "int i;\nfor (i = 0; i + 4 <= n; i += 4) y[i] = 0;\nfor (; i < n; i++) y[i] = 1;\ny[0] = i;")[:4]
+    assert isinstance(decl, ir.Decl) and decl.name == "i"
+    assert isinstance(loop, For) and loop.var != "i" and loop.cmp == "<"
+    assert loop.bound == BinOp("-", N, Const(3))  # i + 4 <= n  ->  i < n - 3
+    assert isinstance(final, ir.Assign) and final.name == "i"
+    assert isinstance(store, For) and store.init == Var("i", "i32")
+
+
+def test_continued_loop_of_another_form_is_rejected() -> None:
+    raises("__global__ void k(float* y, int n) {\nint i = n;\nfor (; i > 0; i >>= 1) y[i] = 0;\n}",
+           "cuda", "outer loop variable", 3)
 
 
 # -------------------------------------------------------------------------------- pointers

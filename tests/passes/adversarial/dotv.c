@@ -1,3 +1,4 @@
+// AVX-512 dot product: the horizontal sum goes straight to out[0]; the remainder loop adds to it.
 #include <immintrin.h>
 void dotv(const float* x, const float* w, float* out, int n) {
     __m512 acc = _mm512_setzero_ps();
