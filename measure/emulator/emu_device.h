@@ -112,6 +112,8 @@ inline unsigned reduce(int line, Op op, unsigned mask, T v) {
 #define __ballot(p) static_cast<unsigned long long>(__ballot_sync(~0ull, p))
 #define __any(p) __any_sync(~0ull, p)
 #define __all(p) __all_sync(~0ull, p)
+// the wavefront barrier amdgcn exposes as a builtin: a warp-level meeting point
+#define __builtin_amdgcn_wave_barrier() __syncwarp()
 #define __lane_id() (::emu::g.cur->lane)
 #define hipThreadIdx_x (threadIdx.x)
 #define hipThreadIdx_y (threadIdx.y)

@@ -364,18 +364,9 @@ def test_untranslated_kernel_verifies(name: str) -> None:
     assert verdict.mode == ("device" if _has_gpu() else "emulated")
 
 
-# The HIP printer spells a warp barrier __builtin_amdgcn_wave_barrier(), which the HIP emulator
-# (measure/emulator) does not define yet; wmma_nt has warp barriers (its own __syncwarp and the
-# rendezvous before its shared-memory fragment load). With the barrier spelled __syncwarp() the
-# same HIP text verifies in the emulator.
-HIP_WAVE_BARRIER = pytest.mark.xfail(strict=True, reason="HIP emulator lacks __builtin_amdgcn_wave_barrier")
-
-
 @pytest.mark.parametrize("target", ["cpu", "hip"])
 @pytest.mark.parametrize("name", sorted(KERNELS))
-def test_translated_kernel_verifies(name: str, target: str, request: pytest.FixtureRequest) -> None:
-    if (name, target) == ("wmma_nt", "hip"):
-        request.applymarker(HIP_WAVE_BARRIER)
+def test_translated_kernel_verifies(name: str, target: str) -> None:
     spec = spec_of(name)
     t = translate(KERNELS[name][0], "cuda", target, spec)
     assert t.passes[0] == "wmma_lowering"
