@@ -1,15 +1,24 @@
-"""``autotune platforms``: which toolchains and devices this machine has."""
+"""``autotune platforms``: which toolchains and devices this machine has; with ``--peak``, its
+measured peak FLOP/s and memory bandwidth (the roofline every bench row is compared with)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
+from measure.peak import PeakError, cache_path, format_peaks, machine_peaks
 from measure.toolchain import cpu_info, find_gcc, find_hipcc, find_nvcc, nvidia_gpu
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("platforms", help="list toolchains, devices and ISA features",
                        description="Show which platforms can be compiled, run and verified here.")
+    p.add_argument("--peak", action="store_true",
+                   help="also show this machine's peak FLOP/s and memory bandwidth (measured by "
+                        "microbenchmarks on first use, about 10 s, then read from the cache)")
+    p.add_argument("--threads", type=int, default=1, metavar="N",
+                   help="measure the peaks on N pinned cores (default 1)")
+    p.add_argument("--refresh", action="store_true", help="measure the peaks again, ignoring the cache")
     p.set_defaults(func=run)
 
 
@@ -31,4 +40,23 @@ def run(args: argparse.Namespace) -> int:
     print("        GPU: none (AMD GPUs are not probed)")
     print("        verification: emulated (64-lane wavefronts)"
           + (", plus hipcc compile check" if hipcc else ""))
+    if getattr(args, "peak", False):
+        return _print_peaks(args.threads, args.refresh)
+    return 0
+
+
+def _print_peaks(threads: int, refresh: bool) -> int:
+    try:
+        peaks = machine_peaks(threads, refresh=refresh)
+    except ValueError as exc:
+        print(f"autotune platforms: {exc}", file=sys.stderr)
+        return 2
+    except PeakError as exc:
+        print(f"autotune platforms: could not measure the peaks: {exc}", file=sys.stderr)
+        return 1
+    lines = format_peaks(peaks)
+    print(f"peak  : {lines[0]}")
+    for line in lines[1:]:
+        print(f"      {line}")
+    print(f"        cache: {cache_path(threads)}")
     return 0
