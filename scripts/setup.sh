@@ -17,5 +17,5 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     fi
 fi
 
-python3 -m pip install -q --disable-pip-version-check -e '.[dev]'
+python3 -m pip install -q --disable-pip-version-check -e '.[dev,bench]'
 echo "setup: done ($(python3 --version), autotune $(python3 -c 'import importlib.metadata as m; print(m.version("autotune"))'))"
