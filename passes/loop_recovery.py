@@ -293,12 +293,18 @@ class _Recovery:
                 continue
             flush()
             if isinstance(s, ir.For):
-                if not all(self.is_uniform(e, uniform) for e in (s.init, s.bound, s.step)) \
-                        or s.var in _assigned_names(s.body):
+                uniform_bounds = all(self.is_uniform(e, uniform) for e in (s.init, s.bound, s.step))
+                if uniform_bounds and s.var not in _assigned_names(s.body):
+                    out.append(replace(s, body=tuple(self.split(s.body, uniform | {s.var}))))
+                elif self.warp_loop_ok(s):
+                    decl, loop = self.warp_uniform_loop(s, uniform)
+                    run.append(decl)
+                    flush()
+                    out.extend(loop)
+                else:
                     raise ir.UnsupportedConstruct(
                         f"barrier (__syncthreads or warp shuffle) inside loop '{s.var}' whose "
                         "bounds depend on the thread", s.line or self.fn.line)
-                out.append(replace(s, body=tuple(self.split(s.body, uniform | {s.var}))))
             elif isinstance(s, ir.If):
                 then = self.split(s.then, set(uniform))
                 orelse = self.split(s.orelse, set(uniform))
@@ -317,6 +323,42 @@ class _Recovery:
                     getattr(s, "line", 0) or self.fn.line)
         flush()
         return out
+
+    def warp_loop_ok(self, loop: ir.For) -> bool:
+        """A loop with thread-dependent bounds can hold warp collectives (not block barriers):
+        its trip count need only be uniform within a warp, as in one-warp-per-row loops."""
+        has_block_sync = any(isinstance(n, ir.Sync) and n.scope == "block" for n in ir.walk(loop))
+        cond = ir.BinOp(loop.cmp, ir.Var(loop.var, loop.var_dtype), loop.bound)
+        return (not has_block_sync and loop.var not in _assigned_names(loop.body)
+                and not any(isinstance(n, (ir.Load, ir.Call)) for n in ir.walk(cond))
+                and not (ir.free_vars(cond) & _assigned_names(loop.body)))
+
+    def warp_uniform_loop(self, loop: ir.For, uniform: set[str]) -> tuple[ir.Stmt, list[ir.Stmt]]:
+        """``for (v = init; v CMP bound; v UPDATE= step) body`` with warp collectives inside and a
+        thread-dependent trip count becomes a block-level loop that runs while any thread is
+        still iterating; each thread's body and update are predicated on its own condition:
+
+            v = init;                                   // per thread
+            while (1) {
+                active = 0; [threads] if (v CMP bound) active = 1;
+                if (!active) break;
+                [threads, predicated] body;  [threads] if (v CMP bound) v UPDATE= step;
+            }
+        """
+        v = ir.Var(loop.var, loop.var_dtype)
+        cond = ir.BinOp(loop.cmp, v, loop.bound)
+        active = self.fresh(f"{loop.var}_active")
+        step = ir.Assign(loop.var, ir.BinOp(loop.update, v, loop.step))
+        body: list[ir.Stmt] = [
+            ir.Assign(active, ir.Const(0)),
+            ThreadRegion((ir.If(cond, (ir.Assign(active, ir.Const(1)),)),)),
+            ir.If(ir.UnOp("!", ir.Var(active)), (ir.Break(),)),
+            *_predicate(self.split(loop.body, set(uniform)), cond),
+            ThreadRegion((ir.If(cond, (step,)),)),
+        ]
+        decl = ir.Decl(loop.var, loop.var_dtype, init=loop.init)
+        return decl, [ir.Decl(active, "i32", init=ir.Const(0)),
+                      ir.While(ir.Const(1), tuple(body), line=loop.line)]
 
     def is_uniform(self, e: ir.Expr, uniform: set[str]) -> bool:
         for n in ir.walk(e):

@@ -98,6 +98,7 @@ GPU_SOURCES = [
     "rowsum.cu",       # if (blockIdx.x >= rows) return; before barriers (2 spare blocks)
     "inplace.cu",      # x[i] = 2 x[i] on one inout buffer
     "shadow.cu",       # sibling scopes reuse a name around a warp shuffle
+    "wrow.cu",         # one warp per row: a shuffle inside a loop with warp-uniform bounds
 ]
 
 # C sources: the same shapes of code on the CPU, plus dependences that must stay sequential,
