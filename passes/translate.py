@@ -157,11 +157,19 @@ def _gpu_to_gpu(module: ir.Module, fn: ir.Function, source: str, target: str) ->
     out = ir.transform(module, fix) if src_warp != dst_warp else module
     if out != module:
         notes.append(f"warp collectives pinned to {src_warp}-lane segments (the source's warp size)")
+    passes = ["warp_size_fixup"] if notes else []
+    if target == "hip" and any(isinstance(n, ir.Call) and n.name == "__dp4a" for n in ir.walk(out)):
+        # HIP has no __dp4a (ROCm spells byte dot products per architecture): scalar semantics
+        out = replace(out, functions=tuple(
+            detensorize(f) if any(isinstance(n, ir.Call) and n.name == "__dp4a" for n in ir.walk(f))
+            else f for f in out.functions))
+        passes.append("detensorize")
+        notes.append("__dp4a written out from its scalar semantics (HIP has no __dp4a)")
     out = replace(out, platform=target)
     launch = find_launch(out, fn.name)
     launcher = launch.launcher if launch is not None else None
     return Translation(source, target, out, print_module(out, target), fn.name, launcher,
-                       ("warp_size_fixup",) if notes else (), tuple(notes))
+                       tuple(passes), tuple(notes))
 
 
 # ------------------------------------------------------------------------------ launch geometry
