@@ -82,7 +82,8 @@ class CPrinter(BasePrinter):
                     text += f" {key}({value})"
             out.append(text)
         elif s.kind == ir.VECTORIZED:
-            out.append("#pragma omp simd")
+            reduction = s.annotation("reduction")
+            out.append("#pragma omp simd" + (f" reduction({reduction})" if reduction else ""))
         elif s.kind == ir.UNROLLED:
             n = s.annotation("unroll", 0) or trip_count(s) or 65534  # gcc's "as far as possible"
             out.append(f"#pragma GCC unroll {n}")
