@@ -142,7 +142,7 @@ def to_markdown(cells: list[Cell], directions: list[str], command: str, wall: fl
         "",
         f"Command: `{command}`  ",
         f"Wall time: {wall:.0f} s; machine: {tools['cpu']} ({host_platform.machine()}), "
-        f"gcc {tools['gcc']}, nvcc {tools['nvcc']}, hipcc {tools['hipcc']}, GPU {tools['nvidia_gpu']}.",
+        f"{tools['gcc']}; {tools['nvcc']}; {tools['hipcc']}; GPU: {tools['nvidia_gpu']}.",
         "",
         "A cell is verified when the translation matches the numpy reference at every shape of the "
         "spec. `emulated`: run in the CPU emulation of the CUDA/HIP model (no GPU here); `device`: "
