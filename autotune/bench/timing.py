@@ -441,8 +441,10 @@ def to_markdown(rows: list[Row], machine: Machine, command: str, date: str, wall
         f"Peaks ({threads} thread(s), `measure.peak`): {peak_text(machine)}.",
         "",
         f"Each kernel is verified against the numpy reference, then timed in native code on "
-        f"{threads} pinned core(s): warm-up, samples of at least {min_repeat_ms:g} ms, median of "
-        f"7 samples (± is the spread, IQR / median). Columns: **{LABELS['source']}** is "
+        f"{threads} pinned core(s): warm-up, samples of at least {min_repeat_ms:g} ms, 7 samples in "
+        "each of 3 processes; the median of the process medians (± is the spread: the larger of the "
+        "pooled IQR and the range of process medians, over the median; the vendor and numpy "
+        "baselines: 7 samples in one process, IQR / median). Columns: **{LABELS['source']}** is "
         "`kernels/OP/OP.c`; **autotune** is what autotune produces for cpu from `kernels/OP/OP.cu`: "
         "for now the verified cuda->cpu translation, untuned (no tuner yet); **vendor** is PyTorch "
         "on CPU; **numpy** the numpy reference. Speedups above 1 mean autotune is faster. The "

@@ -27,6 +27,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--repeats", type=int, default=d.repeats, help=f"samples (default {d.repeats}, min 5)")
     p.add_argument("--min-repeat-ms", type=float, default=d.min_repeat_ms,
                    help=f"minimum duration of one sample (default {d.min_repeat_ms:g} ms)")
+    p.add_argument("--processes", type=int, default=d.processes,
+                   help=f"separate timed processes whose samples are pooled (default {d.processes})")
     p.add_argument("--flush", action="store_true", help="flush caches before every sample")
     p.add_argument("--max-spread", type=float, default=d.max_spread,
                    help=f"repeat a measurement whose spread exceeds this (default {d.max_spread:g})")
@@ -47,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         spec = spec.with_shape(args.shape)
         options = TimingOptions(repeats=args.repeats, min_repeat_ms=args.min_repeat_ms,
                                 flush=args.flush, threads=args.threads, max_spread=args.max_spread,
-                                seed=args.seed)
+                                seed=args.seed, processes=args.processes)
         plan = launch_plan(text, platform, spec) if platform != "cpu" else None
     except (SpecError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -65,6 +67,9 @@ def run(args: argparse.Namespace) -> int:
           f"{','.join(map(str, t.cores))}): verified ({mode})")
     print(f"  median {format_time(t.median_s)}  spread {100 * t.spread:.1f}%  "
           f"({len(t.samples_s)} samples of {t.inner} calls, attempt {t.attempts})")
+    medians = t.details.get("process_medians_s", [])
+    if medians:
+        print("  per-process medians: " + " ".join(format_time(m) for m in medians))
     if t.noisy:
         print(f"  warning: noisy measurement (spread above {100 * args.max_spread:.0f}% after "
               f"{t.attempts} attempts); the machine is busy", file=sys.stderr)
