@@ -17,8 +17,6 @@ from autotune.commands import records as records_cmd
 from autotune.commands import translate as translate_cmd
 from autotune.commands import verify as verify_cmd
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNSUPPORTED = 0, 1, 2, 3
-
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
