@@ -14,6 +14,7 @@ from autotune.commands import bench as bench_cmd
 from autotune.commands import measure as measure_cmd
 from autotune.commands import platforms as platforms_cmd
 from autotune.commands import records as records_cmd
+from autotune.commands import run as run_cmd
 from autotune.commands import translate as translate_cmd
 from autotune.commands import verify as verify_cmd
 
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     platforms_cmd.add_parser(sub)
     bench_cmd.add_parser(sub)
     records_cmd.add_parser(sub)
+    run_cmd.add_parser(sub)
     return parser
 
 
