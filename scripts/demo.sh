@@ -11,5 +11,6 @@ autotune translate kernels/gemm/gemm.c --to cuda -o runs/demo/gemm.cu
 rm -rf runs/demo/tune-gemm
 autotune run kernels/gemm/gemm.cu --to cpu --trials 8 --workdir runs/demo/tune-gemm
 autotune status runs/demo/tune-gemm
+autotune report runs/demo/tune-gemm
 autotune best runs/demo/tune-gemm -o runs/demo/gemm.tuned.c
 autotune verify runs/demo/gemm.tuned.c

@@ -1,9 +1,10 @@
-"""``autotune run | resume | status | best``: tune a kernel for a platform in a work directory.
+"""``autotune run | resume | status | best | report``: tune a kernel for a platform in a work directory.
 
 ``run`` translates and verifies the kernel, writes the work directory (see
 ``autotune.tuner.run``) and runs the outer study; ``resume`` continues it after a crash or to
 extend it (``--trials`` is the new total); ``status`` says where it stands; ``best`` writes the
-fastest verified program with its spec (``autotune verify`` accepts both).
+fastest verified program with its spec (``autotune verify`` accepts both); ``report`` writes
+one self-contained HTML page about the run (``autotune.tuner.report``).
 """
 
 from __future__ import annotations
@@ -67,6 +68,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     b.add_argument("-o", "--output", help="file to write (its spec is written beside it as "
                                           "FILE.toml); default: print the program")
     b.set_defaults(func=best_cmd)
+
+    h = sub.add_parser("report", help="write an HTML report of a run",
+                       description="Write one self-contained HTML page about the run in WORKDIR: "
+                                   "convergence plot, trials, best program, cost-model ranking "
+                                   "quality per round, failures.")
+    h.add_argument("workdir")
+    h.add_argument("-o", "--output", help="HTML file to write (default WORKDIR/report.html)")
+    h.set_defaults(func=report_cmd)
 
 
 def _fail(exc: RunError) -> int:
@@ -147,4 +156,17 @@ def best_cmd(args: argparse.Namespace) -> int:
         new = replace(new, reference_source=os.path.relpath(ref, out.parent.resolve()))
     out.with_name(out.name + ".toml").write_text(tomli_w.dumps(spec_to_dict(new)))
     print(f"wrote {out} ({seq}) and {out.name}.toml")
+    return EXIT_OK
+
+
+def report_cmd(args: argparse.Namespace) -> int:
+    from autotune.tuner.report import write_report
+
+    try:
+        path, rep = write_report(Path(args.workdir), Path(args.output) if args.output else None)
+    except RunError as exc:
+        return _fail(exc)
+    except Exception as exc:  # a missing study or store: say so, not a traceback
+        return _fail(RunError(f"{args.workdir}: cannot read the run: {exc}"))
+    print(f"wrote {path} ({len(rep.trials)} trials, {len(rep.measurements)} measurements)")
     return EXIT_OK
