@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Union
 
 from passes.ir import FLOAT_DTYPES, INT_DTYPES
+from passes.simplify import c_div
 
 ROLES = ("input", "output", "inout", "scalar")
 ARG_DTYPES = ("bool",) + INT_DTYPES + FLOAT_DTYPES
@@ -189,8 +190,7 @@ def eval_dim_expr(text: Union[str, int, float], env: Mapping[str, Union[int, flo
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
             a, b = ev(node.left), ev(node.right)
             if isinstance(a, int) and isinstance(b, int):
-                q = abs(a) // abs(b)
-                return q if (a >= 0) == (b >= 0) else -q
+                return c_div(a, b)
             return a / b
         if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
             return _BINOPS[type(node.op)](ev(node.left), ev(node.right))

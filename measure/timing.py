@@ -33,6 +33,7 @@ from measure.inputs import make_inputs
 from measure.platforms import Verdict, get_platform, reference_outputs
 from measure.sandbox import Limits
 from measure.spec import KernelSpec, SpecError
+from measure.stats import relative_spread
 from measure.toolchain import nvidia_gpu
 
 _TIMING_LINE = re.compile(r"AUTOTUNE_TIMING inner=(\d+) samples_ns=([0-9.,eE+-]+)")
@@ -89,15 +90,6 @@ class Timing:
     threads: int = 1
     cores: tuple[int, ...] = ()
     details: dict[str, Any] = field(default_factory=dict)
-
-
-def relative_spread(samples: list[float]) -> float:
-    """Inter-quartile range over the median: robust to one descheduled sample."""
-    if len(samples) < 2:
-        return 0.0
-    q = statistics.quantiles(samples, n=4, method="inclusive")
-    med = statistics.median(samples)
-    return (q[2] - q[0]) / med if med > 0 else 0.0
 
 
 def combine_runs(runs: list[list[float]]) -> tuple[float, float, list[float]]:

@@ -65,8 +65,7 @@ def loop_dependence(loop: ir.For, outer_private: frozenset[str] = frozenset()) -
 def _loop_dependence(loop: ir.For, outer_private: frozenset[str]) -> Verdict:
     if not loop.is_affine():
         return Verdict(False, f"loop '{loop.var}' is not of the form var < bound; var += c")
-    declared_inside = {n.name for n in ir.walk(loop) if isinstance(n, ir.Decl)} | {
-        n.var for n in ir.walk(loop) if isinstance(n, ir.For)}
+    declared_inside = ir.declared_names(loop)
     for n in ir.walk(loop):
         if isinstance(n, ir.Assign) and n.name not in declared_inside and n.name not in outer_private:
             return Verdict(False, f"scalar '{n.name}' is carried across iterations of '{loop.var}'")

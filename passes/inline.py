@@ -193,8 +193,7 @@ def _expand_call(callee: ir.Function, args: tuple[ir.Expr, ...], counter: iterto
         fresh = _fresh(p.name, counter, taken)
         stmts.append(ir.Decl(fresh, p.dtype, init=a))
         rename[p.name] = ir.Var(fresh, p.dtype)
-    local_names = {n.name for n in ir.walk(callee) if isinstance(n, ir.Decl)} | {
-        n.var for n in ir.walk(callee) if isinstance(n, ir.For)}
+    local_names = ir.declared_names(callee)
     local_map = {name: _fresh(name, counter, taken) for name in local_names}
     if target:
         ret_name = target

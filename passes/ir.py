@@ -496,6 +496,17 @@ def free_vars(node: Node) -> set[str]:
     return {n.name for n in walk(node) if isinstance(n, Var)}
 
 
+def declared_names(node: Node) -> set[str]:
+    """Names declared anywhere in ``node``: local variables and arrays, and loop variables."""
+    out: set[str] = set()
+    for n in walk(node):
+        if isinstance(n, Decl):
+            out.add(n.name)
+        elif isinstance(n, For):
+            out.add(n.var)
+    return out
+
+
 def buffers_read(node: Node) -> set[str]:
     return {n.buffer for n in walk(node) if isinstance(n, (Load, AddressOf))}
 

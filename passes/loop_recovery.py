@@ -74,14 +74,14 @@ class _Recovery:
     def __init__(self, fn: ir.Function, module: ir.Module, geometry: Geometry):
         self.fn = uniquify(inline_gpu_helpers(fn, module))
         self.geo = geometry
-        self.taken = {p.name for p in self.fn.params} | {
-            n.name for n in ir.walk(self.fn) if isinstance(n, (ir.Var, ir.Decl))} | {
-            n.var for n in ir.walk(self.fn) if isinstance(n, ir.For)}
+        self.taken = {p.name for p in self.fn.params} | ir.free_vars(self.fn) | \
+            ir.declared_names(self.fn)
         self.counter = itertools.count()
         self.block_vars = {a: self.fresh(f"b{a}") for a in AXES}
         self.thread_vars = {a: self.fresh(f"t{a}") for a in AXES}
         self.shared_decls: list[ir.Decl] = []
         self.env = type_env(self.fn)
+        self.assigned = _assigned_names(self.fn.body)  # names the kernel ever assigns
         self.global_atomics = False
 
     # ---------------------------------------------------------------- helpers
@@ -277,7 +277,7 @@ class _Recovery:
                 out.append(ThreadRegion(tuple(run)))
                 run.clear()
 
-        assigned = _assigned_names(self.fn.body)
+        assigned = self.assigned
         for s in stmts:
             if isinstance(s, ir.Sync):
                 flush()

@@ -20,6 +20,12 @@ _LIMITS = {"i32": (-(2**31), 2**31 - 1), "u32": (0, 2**32 - 1), "i64": (-(2**63)
            "u64": (0, 2**64 - 1)}
 
 
+def c_div(a: int, b: int) -> int:
+    """C's integer division: truncates toward zero (Python's ``//`` floors). ``b`` is non-zero."""
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b >= 0) else -q
+
+
 def fold_constants(node: N) -> N:
     """``node`` with integer constant sub-expressions folded and ``x + 0``/``x * 1`` removed
     where ``x`` is already of the result type."""
@@ -57,8 +63,7 @@ def _fold(op: str, a: ir.Const, b: ir.Const) -> ir.Const | None:
     elif op in ("/", "%"):
         if y == 0:
             return None
-        q = abs(x) // abs(y)
-        q = q if (x >= 0) == (y >= 0) else -q
+        q = c_div(x, y)
         r = q if op == "/" else x - q * y
     else:
         return None

@@ -24,7 +24,7 @@ from passes.frontend import find_launch, parse_module
 from passes.gpu_parallel import parallelise_gpu
 from passes.loop_recovery import Geometry, recover_loops
 from passes.printer import print_module
-from passes.simplify import fold_constants, simplify_module
+from passes.simplify import c_div, fold_constants, simplify_module
 from passes.wmma import PASS_NAME as WMMA_PASS
 from passes.wmma import lower_module as lower_wmma_module
 
@@ -269,10 +269,9 @@ def eval_int(e: ir.Expr, env: dict[str, Union[int, float]]) -> int:
     if isinstance(e, ir.BinOp):
         a, b = eval_int(e.a, env), eval_int(e.b, env)
         if e.op == "/":
-            q = abs(a) // abs(b)
-            return q if (a >= 0) == (b >= 0) else -q
+            return c_div(a, b)
         if e.op == "%":
-            return a - b * eval_int(ir.BinOp("/", e.a, e.b), env)
+            return a - b * c_div(a, b)
         ops = {"+": a + b, "-": a - b, "*": a * b,
                "<<": a << b if b >= 0 else 0, ">>": a >> b if b >= 0 else 0}
         if e.op in ops:

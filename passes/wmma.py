@@ -167,9 +167,7 @@ class _Lowering:
         for n in ir.walk(fn):
             if isinstance(n, ir.Decl):
                 self.env[n.name] = self.frags[n.name].elem if n.name in self.frags else n.dtype
-        self.taken = {p.name for p in fn.params} | {
-            n.name for n in ir.walk(fn) if isinstance(n, (ir.Var, ir.Decl))} | {
-            n.var for n in ir.walk(fn) if isinstance(n, ir.For)}
+        self.taken = {p.name for p in fn.params} | ir.free_vars(fn) | ir.declared_names(fn)
         self.counter = 0
         # loop variables shared by the (sibling) loop nests of all operations; the accumulator
         # temporaries get a name per operation so that no declaration is repeated

@@ -33,16 +33,6 @@ _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _BLANKS = re.compile(r"[ \t]+")
 
 
-def _locals(fn: ir.Function) -> set[str]:
-    out: set[str] = set()
-    for n in ir.walk(fn):
-        if isinstance(n, ir.Decl):
-            out.add(n.name)
-        elif isinstance(n, ir.For):
-            out.add(n.var)
-    return out
-
-
 def canonical_text(program: Union[ir.Module, ir.Function], target: str = "cpu") -> str:
     """The normalised, alpha-renamed text that ``program_hash`` hashes (useful to see why two
     programs hash alike or not)."""
@@ -53,7 +43,7 @@ def canonical_text(program: Union[ir.Module, ir.Function], target: str = "cpu") 
     module = replace(module, functions=tuple(uniquify(f) for f in module.functions))
     interface = {f.name for f in module.functions} | {
         p.name for f in module.functions for p in f.params}
-    local = set().union(*(_locals(f) for f in module.functions)) - interface
+    local = set().union(*(ir.declared_names(f) for f in module.functions)) - interface
     text = print_module(module, target)
     mapping: dict[str, str] = {}
 

@@ -27,10 +27,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import statistics
 import sys
 import time
 from typing import Any, Callable, Union
+
+from measure.stats import relative_spread
 
 PREFIX = "AUTOTUNE_BASELINE "
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "BLIS_NUM_THREADS",
@@ -62,15 +63,6 @@ def adaptive_samples(call: Callable[[], Any], sample: Sample, sync: Callable[[],
         samples.append(sample(inner) / inner)
     return inner, samples
 
-
-def relative_spread(samples: list[float]) -> float:
-    """IQR / median, as ``measure.timing.relative_spread`` (kept here so this process imports
-    no more than it needs)."""
-    if len(samples) < 2:
-        return 0.0
-    q = statistics.quantiles(samples, n=4, method="inclusive")
-    med = statistics.median(samples)
-    return (q[2] - q[0]) / med if med > 0 else 0.0
 
 
 def torch_library(device: str) -> str:

@@ -187,13 +187,7 @@ def _replace(node: Any, **changes: Any) -> Any:
 
 def all_names(fn: ir.Function) -> set[str]:
     """Every name the function declares or reads (parameters, locals, loop variables)."""
-    names = {p.name for p in fn.params} | ir.free_vars(fn)
-    for n in ir.walk(fn):
-        if isinstance(n, ir.Decl):
-            names.add(n.name)
-        elif isinstance(n, ir.For):
-            names.add(n.var)
-    return names
+    return {p.name for p in fn.params} | ir.free_vars(fn) | ir.declared_names(fn)
 
 
 def fresh_name(base: str, used: set[str]) -> str:
@@ -214,26 +208,12 @@ def fresh_copy(stmts: tuple[ir.Stmt, ...], used: set[str]) -> tuple[ir.Stmt, ...
     # parameter of a scratch function makes it rename all of them, with its scoping rules.
     scratch = ir.Function("__copy", tuple(ir.Param(n, "i32") for n in sorted(used)), stmts)
     out = uniquify(scratch).body
-    for n in ir.walk(ir.Function("__copy", (), out)):
-        if isinstance(n, ir.Decl):
-            used.add(n.name)
-        elif isinstance(n, ir.For):
-            used.add(n.var)
+    used |= ir.declared_names(ir.Function("__copy", (), out))
     return out
 
 
 def assigned_scalars(node: ir.Node) -> set[str]:
     return {n.name for n in ir.walk(node) if isinstance(n, ir.Assign)}
-
-
-def declared_inside(node: ir.Node) -> set[str]:
-    out: set[str] = set()
-    for n in ir.walk(node):
-        if isinstance(n, ir.Decl):
-            out.add(n.name)
-        elif isinstance(n, ir.For):
-            out.add(n.var)
-    return out
 
 
 def header_problem(loop: ir.For, region: ir.Node) -> Union[str, None]:

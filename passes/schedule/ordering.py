@@ -57,8 +57,7 @@ class _Accesses(_Collector):
 
 def collect(stmts: tuple[ir.Stmt, ...], region: ir.Node) -> tuple[list[Access], frozenset[str]]:
     """Accesses of ``stmts`` (loop contexts included) and the names private to ``region``."""
-    local = {n.name for n in ir.walk(region) if isinstance(n, ir.Decl)} | {
-        n.var for n in ir.walk(region) if isinstance(n, ir.For)}
+    local = ir.declared_names(region)
     scalars = {n.name for n in ir.walk(region) if isinstance(n, ir.Assign)} - local
     c = _Accesses(local, scalars)
     c.visit_body(stmts, {}, (), ())

@@ -30,7 +30,6 @@ from passes.schedule.base import (
     TunablePass,
     affine_problem,
     assigned_scalars,
-    declared_inside,
     find_loop,
     loop_infos,
     replace_loop,
@@ -49,7 +48,7 @@ class Vectorize(TunablePass):
             loop = info.loop
             if loop.kind != ir.SERIAL or affine_problem(loop) or _has_inner_loop(loop):
                 continue
-            carried = assigned_scalars(loop) - declared_inside(loop)
+            carried = assigned_scalars(loop) - ir.declared_names(loop)
             params = (ParamDecl("reassociate", (False, True), "allow a float SIMD reduction"),) \
                 if carried else ()
             out.append(Site(loop.var, params))
@@ -95,7 +94,7 @@ def _has_inner_loop(loop: ir.For) -> bool:
 
 def _reductions(loop: ir.For) -> Union[dict[str, str], str]:
     """Scalar -> reduction operator, for every scalar the loop carries; or why it is not one."""
-    carried = assigned_scalars(loop) - declared_inside(loop)
+    carried = assigned_scalars(loop) - ir.declared_names(loop)
     out: dict[str, str] = {}
     for name in sorted(carried):
         assigns = [n for n in ir.walk(loop) if isinstance(n, ir.Assign) and n.name == name]
